@@ -1,0 +1,34 @@
+import { type DynamicModule, type MiddlewareConsumer, Module, type NestModule, RequestMethod } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import { ConfigModule, type GatewayConfig } from '@app/config';
+import { type Logger, LoggingModule } from '@app/logging';
+import { ProblemFilter } from './common/problem.filter.js';
+import { RequestContextMiddleware } from './common/request-context.middleware.js';
+import { HealthModule } from './health/health.module.js';
+import { METRICS_ENDPOINT, MetricsModule } from './metrics/metrics.module.js';
+import { ProxyModule } from './proxy/proxy.module.js';
+import { RoutingModule } from './routing/routing.module.js';
+
+/** Wires the feature modules; the proxy's catch-all is imported last so own endpoints match first. */
+@Module({})
+export class AppModule implements NestModule {
+  static forRoot(config: GatewayConfig, logger: Logger): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        LoggingModule.forRoot(logger),
+        MetricsModule,
+        METRICS_ENDPOINT,
+        RoutingModule,
+        HealthModule,
+        ProxyModule,
+      ],
+      providers: [{ provide: APP_FILTER, useClass: ProblemFilter }],
+    };
+  }
+
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(RequestContextMiddleware).forRoutes({ path: '{*path}', method: RequestMethod.ALL });
+  }
+}

@@ -1,0 +1,60 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { ExpressAdapter, type NestExpressApplication } from '@nestjs/platform-express';
+import express from 'express';
+import { type GatewayConfig, readConfigFile } from '@app/config';
+import { type Logger, NestPinoLogger } from '@app/logging';
+import { AppModule } from './app.module.js';
+import { ShutdownState } from './health/shutdown-state.service.js';
+import { closeServer, createListeners, listen, type Listeners } from './server/listeners.js';
+
+export interface RunningGateway {
+  readonly app: NestExpressApplication;
+  readonly listeners: Listeners;
+  /** Drains and stops (the SIGTERM sequence of CONTRACT §4). */
+  shutdown(): Promise<void>;
+}
+
+/** Builds the Nest app, opens the listeners, and returns a handle to stop it. */
+export async function startGateway(config: GatewayConfig, logger: Logger): Promise<RunningGateway> {
+  const { env } = config;
+  const expressApp = express();
+  expressApp.set('trust proxy', env.trustProxy);
+  expressApp.disable('x-powered-by');
+  expressApp.set('etag', false);
+
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, logger), new ExpressAdapter(expressApp), {
+    bodyParser: false,
+    logger: new NestPinoLogger(logger),
+    abortOnError: false,
+  });
+  await app.init();
+
+  const tls = env.tls ? { cert: readConfigFile(env.tls.certFile), key: readConfigFile(env.tls.keyFile) } : null;
+  const listeners = createListeners(env, expressApp, tls);
+  await listen(listeners.proxy, env.port, env.host);
+  if (listeners.management) await listen(listeners.management, env.managementPort!, env.host);
+
+  const state = app.get(ShutdownState);
+  let stopping: Promise<void> | null = null;
+  const shutdown = (): Promise<void> => {
+    stopping ??= (async () => {
+      state.startDraining();
+      logger.info({ event: 'shutdown_started', inFlight: state.inFlight, drainMs: env.shutdownDrainMs }, 'draining');
+      const proxyClosed = closeServer(listeners.proxy);
+      listeners.proxy.closeIdleConnections();
+      const idle = await state.whenIdle(env.shutdownDrainMs);
+      listeners.proxy.closeAllConnections();
+      await proxyClosed;
+      if (listeners.management) {
+        const closed = closeServer(listeners.management);
+        listeners.management.closeAllConnections();
+        await closed;
+      }
+      await app.close();
+      logger.info({ event: 'shutdown_complete', drained: idle }, 'stopped');
+    })();
+    return stopping;
+  };
+  return { app, listeners, shutdown };
+}

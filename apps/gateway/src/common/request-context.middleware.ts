@@ -1,0 +1,109 @@
+import { Inject, Injectable, type NestMiddleware } from '@nestjs/common';
+import { type ServerResponse } from 'node:http';
+import { GATEWAY_ENV, type GatewayEnv } from '@app/config';
+import { LOGGER, type Logger, resolveRequestId } from '@app/logging';
+import { ShutdownState } from '../health/shutdown-state.service.js';
+import { MetricsService } from '../metrics/metrics.service.js';
+import { GatewayError } from './gateway-error.js';
+import { writeProblem } from './problem.filter.js';
+import { type GatewayRequest, type RequestContext } from './request-context.js';
+
+/** Prefixes of the gateway's own endpoints (management listener when MANAGEMENT_PORT is set). */
+export const MANAGEMENT_PREFIXES = ['/health', '/metrics', '/dashboard', '/admin'] as const;
+
+export function isManagementPath(url: string): boolean {
+  for (const p of MANAGEMENT_PREFIXES) {
+    if (url.startsWith(p)) {
+      const c = url.charCodeAt(p.length);
+      if (Number.isNaN(c) || c === 47 /* / */ || c === 63 /* ? */) return true;
+    }
+  }
+  return false;
+}
+
+/** Paths whose hits are logged at debug, not info: probes and scrapes would drown the log. */
+function isQuietPath(url: string): boolean {
+  return url.startsWith('/health') || url.startsWith('/metrics');
+}
+
+/**
+ * First step of every request: request id, client address, the listener split, and — when
+ * the response is over — one access-log line and the request metrics.
+ */
+@Injectable()
+export class RequestContextMiddleware implements NestMiddleware {
+  private readonly split: boolean;
+
+  constructor(
+    @Inject(GATEWAY_ENV) env: GatewayEnv,
+    @Inject(LOGGER) private readonly logger: Logger,
+    private readonly metrics: MetricsService,
+    private readonly shutdown: ShutdownState,
+  ) {
+    this.split = env.managementPort !== null;
+  }
+
+  use(req: GatewayRequest, res: ServerResponse, next: (err?: unknown) => void): void {
+    const url = req.originalUrl ?? req.url ?? '/';
+    const management = req.bwListener === 'management';
+    const own = isManagementPath(url);
+    const gone = new AbortController();
+    const ctx: RequestContext = {
+      requestId: resolveRequestId(req.headers['x-request-id']),
+      start: performance.now(),
+      management,
+      serviceLabel: own ? 'gateway' : 'unknown',
+      target: null,
+      consumer: null,
+      clientIp: req.ip ?? req.socket.remoteAddress ?? '',
+      instance: null,
+      retries: 0,
+      cache: null,
+      committed: false,
+      clientGone: gone.signal,
+    };
+    req.bw = ctx;
+    res.setHeader('X-Request-Id', ctx.requestId);
+    // Draining: tell keep-alive clients to reconnect elsewhere.
+    if (this.shutdown.draining) res.setHeader('Connection', 'close');
+    this.shutdown.requestStarted();
+    res.once('close', () => {
+      this.shutdown.requestEnded();
+      if (!res.writableFinished) gone.abort();
+      this.finish(req, res, url);
+    });
+    if (this.split && own !== management) {
+      // With MANAGEMENT_PORT, each listener serves only its own side.
+      ctx.serviceLabel = own ? 'gateway' : 'unknown';
+      writeProblem(res, new GatewayError('NOT_FOUND', 'no route matches this path on this port'), ctx.requestId);
+      return;
+    }
+    next();
+  }
+
+  private finish(req: GatewayRequest, res: ServerResponse, url: string): void {
+    const ctx = req.bw;
+    const seconds = (performance.now() - ctx.start) / 1000;
+    const status = res.writableFinished || res.headersSent ? res.statusCode : 499;
+    this.metrics.recordRequest(ctx.serviceLabel, req.method, status, seconds);
+    const q = url.indexOf('?');
+    const line = {
+      event: 'request',
+      requestId: ctx.requestId,
+      method: req.method,
+      path: q === -1 ? url : url.slice(0, q),
+      service: ctx.serviceLabel,
+      instance: ctx.instance?.hostPort ?? null,
+      status,
+      durationMs: Math.round(seconds * 100000) / 100,
+      bytes: Number(res.getHeader('content-length') ?? 0) || undefined,
+      retries: ctx.retries,
+      cache: ctx.cache ?? undefined,
+      consumer: ctx.consumer ?? undefined,
+      clientIp: ctx.clientIp,
+      aborted: res.writableFinished ? undefined : true,
+    };
+    if (isQuietPath(url)) this.logger.debug(line, 'request');
+    else this.logger.info(line, 'request');
+  }
+}

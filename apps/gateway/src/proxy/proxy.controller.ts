@@ -1,0 +1,24 @@
+import { All, Controller, Req, Res, UseGuards, UseInterceptors } from '@nestjs/common';
+import { type Response } from 'express';
+import { type GatewayRequest } from '../common/request-context.js';
+import { RouteGuard } from '../routing/route.guard.js';
+import { ProxyResponseInterceptor } from './proxy-response.interceptor.js';
+import { type UpstreamResponse } from './proxy-result.js';
+import { ProxyService } from './proxy.service.js';
+
+/**
+ * Catches every proxied path (`/v1/proxy/{service}/…`, route mounts, `/proxy/…`). Registered
+ * last, so the gateway's own endpoints match first. The handler is one try; the
+ * interceptors around it retry, cache and finally write the answer.
+ */
+@Controller()
+@UseGuards(RouteGuard)
+@UseInterceptors(ProxyResponseInterceptor)
+export class ProxyController {
+  constructor(private readonly proxy: ProxyService) {}
+
+  @All('{*path}')
+  handle(@Req() req: GatewayRequest, @Res() _res: Response): Promise<UpstreamResponse> {
+    return this.proxy.attempt(req);
+  }
+}

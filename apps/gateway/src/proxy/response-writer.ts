@@ -1,0 +1,25 @@
+import { type ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream';
+import { type GatewayRequest } from '../common/request-context.js';
+import { clientResponseHeaders } from './header-rules.js';
+import { type UpstreamResponse } from './proxy-result.js';
+
+/**
+ * Commits a final answer to the client: status and headers as the upstream sent them
+ * (hop-by-hop removed), body streamed. If the body fails mid-way the client connection is
+ * destroyed, so a truncated body never looks complete.
+ */
+export function writeUpstreamResponse(req: GatewayRequest, res: ServerResponse, upstream: UpstreamResponse): void {
+  const ctx = req.bw;
+  ctx.committed = true;
+  const headers = clientResponseHeaders(upstream.headers);
+  if (upstream.extraHeaders) Object.assign(headers, upstream.extraHeaders);
+  if (res.headersSent || res.destroyed) {
+    upstream.body.destroy();
+    return;
+  }
+  res.writeHead(upstream.status, headers);
+  pipeline(upstream.body, res, (err) => {
+    if (err && !res.destroyed) res.destroy(err);
+  });
+}

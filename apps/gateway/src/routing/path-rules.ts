@@ -1,0 +1,62 @@
+/* Pure rules for turning a client's request-target into the path sent upstream. */
+
+/** Gateway-owned prefix under which every service is reachable. */
+export const SERVICE_PREFIX = '/v1/proxy/';
+
+export type PathVerdict = { ok: true; path: string } | { ok: false; reason: string };
+
+const ENCODED_DOT = /%2e/gi;
+const ENCODED_SEPARATOR = /%2f|%5c/gi;
+
+/**
+ * Resolves the dot-segments of `rest` (a path below a mount, '' or starting with '/').
+ * Refuses it when they would climb above the mount, also when the dots or slashes are
+ * percent-encoded (`%2e`, `%2f`, `%5c`) or written as backslashes. An encoded slash that
+ * stays inside is kept encoded (`group%2Fproject` ids).
+ */
+export function confinePath(rest: string): PathVerdict {
+  if (rest === '') return { ok: true, path: '' };
+  if (/%00|\0/.test(rest)) return { ok: false, reason: 'path contains a NUL byte' };
+  if (/%(?![0-9a-fA-F]{2})/.test(rest)) return { ok: false, reason: 'path has a malformed percent-encoding' };
+
+  // Check pass: the most aggressive decoding any upstream might apply.
+  const suspicious = rest.replace(ENCODED_DOT, '.').replace(ENCODED_SEPARATOR, '/').replace(/\\/g, '/');
+  let depth = 0;
+  for (const seg of suspicious.split('/')) {
+    if (seg === '..') {
+      if (depth === 0) return { ok: false, reason: 'path leaves the service prefix' };
+      depth--;
+    } else if (seg !== '' && seg !== '.') depth++;
+  }
+
+  // Forward pass: resolve literal (or %2e-encoded) dot segments, keep everything else as sent.
+  const out: string[] = [];
+  const segments = rest.split('/');
+  for (let i = 1; i < segments.length; i++) {
+    const seg = segments[i]!;
+    const dots = seg.replace(ENCODED_DOT, '.');
+    if (dots === '.') {
+      if (i === segments.length - 1) out.push('');
+      continue;
+    }
+    if (dots === '..') {
+      out.pop();
+      if (i === segments.length - 1) out.push('');
+      continue;
+    }
+    out.push(seg);
+  }
+  return { ok: true, path: `/${out.join('/')}` };
+}
+
+/** Joins a base path, a mount rewrite and the rest; never returns ''. */
+export function joinUpstreamPath(basePath: string, prefix: string, rest: string, query: string): string {
+  const path = `${basePath}${prefix}${rest}` || '/';
+  return query ? `${path}?${query}` : path;
+}
+
+/** Splits a request-target into its path and query (without '?'). */
+export function splitTarget(target: string): { path: string; query: string } {
+  const q = target.indexOf('?');
+  return q === -1 ? { path: target, query: '' } : { path: target.slice(0, q), query: target.slice(q + 1) };
+}

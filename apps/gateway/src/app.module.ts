@@ -4,9 +4,11 @@ import { ConfigModule, type GatewayConfig } from '@app/config';
 import { type Logger, LoggingModule } from '@app/logging';
 import { ProblemFilter } from './common/problem.filter.js';
 import { RequestContextMiddleware } from './common/request-context.middleware.js';
+import { EventsModule } from './events/gateway-events.service.js';
 import { HealthModule } from './health/health.module.js';
 import { METRICS_ENDPOINT, MetricsModule } from './metrics/metrics.module.js';
 import { ProxyModule } from './proxy/proxy.module.js';
+import { ResilienceModule } from './resilience/resilience.module.js';
 import { RoutingModule } from './routing/routing.module.js';
 
 /** Wires the feature modules; the proxy's catch-all is imported last so own endpoints match first. */
@@ -18,10 +20,12 @@ export class AppModule implements NestModule {
       imports: [
         ConfigModule.forRoot(config),
         LoggingModule.forRoot(logger),
+        EventsModule,
         MetricsModule,
         METRICS_ENDPOINT,
         RoutingModule,
         HealthModule,
+        ResilienceModule,
         ProxyModule,
       ],
       providers: [{ provide: APP_FILTER, useClass: ProblemFilter }],

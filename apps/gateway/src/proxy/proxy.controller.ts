@@ -1,6 +1,7 @@
 import { All, Controller, Req, Res, UseGuards, UseInterceptors } from '@nestjs/common';
 import { type Response } from 'express';
 import { type GatewayRequest } from '../common/request-context.js';
+import { ResilienceInterceptor } from '../resilience/resilience.interceptor.js';
 import { RouteGuard } from '../routing/route.guard.js';
 import { ProxyResponseInterceptor } from './proxy-response.interceptor.js';
 import { type UpstreamResponse } from './proxy-result.js';
@@ -13,7 +14,7 @@ import { ProxyService } from './proxy.service.js';
  */
 @Controller()
 @UseGuards(RouteGuard)
-@UseInterceptors(ProxyResponseInterceptor)
+@UseInterceptors(ProxyResponseInterceptor, ResilienceInterceptor)
 export class ProxyController {
   constructor(private readonly proxy: ProxyService) {}
 

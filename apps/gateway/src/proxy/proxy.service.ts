@@ -1,7 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { GATEWAY_ENV, type GatewayEnv } from '@app/config';
-import { GatewayError } from '../common/gateway-error.js';
+import { UpstreamFailure } from '../common/gateway-error.js';
 import { type Exchange, type GatewayRequest } from '../common/request-context.js';
+import { MetricsService } from '../metrics/metrics.service.js';
+import { BreakerRegistry } from '../resilience/breaker-registry.service.js';
 import { LoadBalancer } from '../routing/load-balancer.js';
 import { Forwarder } from './forwarder.service.js';
 import { type UpstreamResponse } from './proxy-result.js';
@@ -17,6 +19,8 @@ export class ProxyService {
     @Inject(GATEWAY_ENV) private readonly env: GatewayEnv,
     private readonly balancer: LoadBalancer,
     private readonly forwarder: Forwarder,
+    private readonly breakers: BreakerRegistry,
+    private readonly metrics: MetricsService,
   ) {}
 
   /** The exchange state, created on the first try (reads the body policy once). */
@@ -34,19 +38,34 @@ export class ProxyService {
     const ctx = req.bw;
     const target = ctx.target!;
     const exchange = await this.exchange(req);
-    const instance = this.balancer.pick(target.service, exchange.tried);
-    if (!instance) throw new GatewayError('SERVICE_UNAVAILABLE', 'the service has no instance');
+    const service = target.service;
+    // Round robin over instances whose circuit lets a request through; a retry prefers one not tried yet.
+    const instance = this.balancer.pick(service, exchange.tried, this.breakers.usable);
+    if (!instance) throw this.breakers.allOpenError(service);
     exchange.tried.push(instance.id);
     ctx.instance = instance;
-    return this.forwarder.send(instance, req, {
-      path: target.upstreamPath,
-      body: exchange.body,
-      timeoutMs: target.service.timeoutMs,
-      deadline: exchange.deadline,
-      consumer: ctx.consumer,
-      stripApiKey: ctx.consumer !== null,
-      stripAuthorization: ctx.consumer !== null && isBearer(req.headers.authorization),
-    });
+    const breaker = this.breakers.get(instance.id)!;
+    try {
+      const res = await breaker.run(() =>
+        this.forwarder.send(instance, req, {
+          path: target.upstreamPath,
+          body: exchange.body,
+          timeoutMs: service.timeoutMs,
+          deadline: exchange.deadline,
+          consumer: ctx.consumer,
+          stripApiKey: ctx.consumer !== null,
+          stripAuthorization: ctx.consumer !== null && isBearer(req.headers.authorization),
+        }),
+      );
+      const s = res.status;
+      this.metrics.recordUpstream(service.name, instance.hostPort, s >= 500 ? 'http_5xx' : s >= 400 ? 'http_4xx' : 'success');
+      return res;
+    } catch (err) {
+      if (err instanceof UpstreamFailure) {
+        this.metrics.recordUpstream(service.name, instance.hostPort, err.kind === 'timeout' ? 'timeout' : 'connect_failure');
+      }
+      throw err;
+    }
   }
 }
 

@@ -1,0 +1,81 @@
+import { type CallHandler, type ExecutionContext, Injectable, type NestInterceptor } from '@nestjs/common';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { from, lastValueFrom, type Observable } from 'rxjs';
+import { type GatewayRequest } from '../common/request-context.js';
+import { MetricsService } from '../metrics/metrics.service.js';
+import { type UpstreamResponse } from '../proxy/proxy-result.js';
+import { IDEMPOTENT } from '../proxy/proxy.service.js';
+import { BreakerRegistry } from './breaker-registry.service.js';
+import { RetryBudgets } from './retry-budgets.service.js';
+import { nextDelayMs, retryReason } from './retry.policy.js';
+
+type Outcome = { response: UpstreamResponse } | { error: unknown };
+
+/**
+ * The retry loop around the forwarding call (the handler is one try): idempotent methods
+ * only, `retryOn` outcomes only, exponential backoff with full jitter, never past the total
+ * deadline, within the service's retry budget, each retry preferring another instance. A
+ * discarded answer is drained, never sent: nothing reaches the client until a try is final.
+ */
+@Injectable()
+export class ResilienceInterceptor implements NestInterceptor {
+  constructor(
+    private readonly budgets: RetryBudgets,
+    private readonly metrics: MetricsService,
+    private readonly breakers: BreakerRegistry,
+  ) {}
+
+  intercept(context: ExecutionContext, next: CallHandler<UpstreamResponse>): Observable<UpstreamResponse> {
+    return from(this.run(context.switchToHttp().getRequest<GatewayRequest>(), next));
+  }
+
+  private async run(req: GatewayRequest, next: CallHandler<UpstreamResponse>): Promise<UpstreamResponse> {
+    const ctx = req.bw;
+    const service = ctx.target!.service;
+    const policy = service.retry;
+    const budget = this.budgets.for(service);
+    budget.deposit();
+    const mayRetry = policy.maxRetries > 0 && IDEMPOTENT.has(req.method ?? '');
+
+    for (let attempt = 0; ; attempt++) {
+      let outcome: Outcome;
+      try {
+        outcome = { response: await lastValueFrom(next.handle()) };
+      } catch (error) {
+        outcome = { error };
+      }
+      const reason = mayRetry && attempt < policy.maxRetries ? retryReason(outcome, policy.retryOn) : null;
+      if (reason === null || !this.replayable(req) || ctx.clientGone.aborted) return settle(outcome);
+      // Every circuit open now: a retry would only fail fast; the last real try answers.
+      if (!this.breakers.anyUsable(service)) return settle(outcome);
+
+      const delay = nextDelayMs(policy, attempt, 'response' in outcome ? outcome.response.headers['retry-after'] : undefined);
+      // A retry that cannot finish before the deadline is not worth starting.
+      if (Date.now() + delay >= ctx.exchange!.deadline) return settle(outcome);
+      if (!budget.tryWithdraw()) {
+        this.metrics.recordRetryBudgetExhausted(service.name);
+        return settle(outcome);
+      }
+      if ('response' in outcome) outcome.response.body.destroy();
+      this.metrics.recordRetry(service.name, reason);
+      ctx.retries++;
+      if (delay > 0) {
+        try {
+          await sleep(delay, undefined, { signal: ctx.clientGone });
+        } catch {
+          return settle(outcome);
+        }
+      }
+    }
+  }
+
+  private replayable(req: GatewayRequest): boolean {
+    const body = req.bw.exchange?.body;
+    return body === undefined || body.kind !== 'stream' || !body.consumed;
+  }
+}
+
+function settle(outcome: Outcome): UpstreamResponse {
+  if ('response' in outcome) return outcome.response;
+  throw outcome.error;
+}

@@ -5,6 +5,7 @@ import express from 'express';
 import { type GatewayConfig, readConfigFile } from '@app/config';
 import { type Logger, NestPinoLogger } from '@app/logging';
 import { AppModule } from './app.module.js';
+import { GatewayEvents } from './events/gateway-events.service.js';
 import { ShutdownState } from './health/shutdown-state.service.js';
 import { closeServer, createListeners, listen, type Listeners } from './server/listeners.js';
 
@@ -40,7 +41,9 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   const shutdown = (): Promise<void> => {
     stopping ??= (async () => {
       state.startDraining();
-      logger.info({ event: 'shutdown_started', inFlight: state.inFlight, drainMs: env.shutdownDrainMs }, 'draining');
+      logger.info({ inFlight: state.inFlight, drainMs: env.shutdownDrainMs }, 'draining');
+      // Long-lived streams (dashboard SSE) end on this event so the drain is not held open.
+      app.get(GatewayEvents).emit({ type: 'shutdown_started' });
       const proxyClosed = closeServer(listeners.proxy);
       listeners.proxy.closeIdleConnections();
       const idle = await state.whenIdle(env.shutdownDrainMs);

@@ -1,12 +1,18 @@
 import { Global, Module } from '@nestjs/common';
+import { RedisService } from '@app/redis';
 import { BREAKER_SYNC, LocalBreakerStateSync } from './breaker-state-sync.js';
+import { RedisBreakerStateSync } from './breaker-state.redis-sync.js';
 import { BreakerRegistry } from './breaker-registry.service.js';
 import { ResilienceInterceptor } from './resilience.interceptor.js';
 import { RetryBudgets } from './retry-budgets.service.js';
 
 @Global()
 @Module({
-  providers: [{ provide: BREAKER_SYNC, useClass: LocalBreakerStateSync }, BreakerRegistry, RetryBudgets, ResilienceInterceptor],
+  providers: [{
+      provide: BREAKER_SYNC,
+      useFactory: (redis: RedisService) => (redis.enabled ? new RedisBreakerStateSync(redis) : new LocalBreakerStateSync()),
+      inject: [RedisService],
+    }, BreakerRegistry, RetryBudgets, ResilienceInterceptor],
   exports: [BreakerRegistry, RetryBudgets, ResilienceInterceptor],
 })
 export class ResilienceModule {}

@@ -2,12 +2,17 @@ import { type DynamicModule, type MiddlewareConsumer, Module, type NestModule, R
 import { APP_FILTER } from '@nestjs/core';
 import { ConfigModule, type GatewayConfig } from '@app/config';
 import { type Logger, LoggingModule } from '@app/logging';
+import { RedisModule } from '@app/redis';
+import { AdminModule } from './admin/admin.module.js';
+import { AuthModule } from './auth/auth.module.js';
 import { ProblemFilter } from './common/problem.filter.js';
 import { RequestContextMiddleware } from './common/request-context.middleware.js';
 import { EventsModule } from './events/gateway-events.service.js';
 import { HealthModule } from './health/health.module.js';
 import { METRICS_ENDPOINT, MetricsModule } from './metrics/metrics.module.js';
 import { ProxyModule } from './proxy/proxy.module.js';
+import { RateLimitModule } from './rate-limit/rate-limit.module.js';
+import { RedisStatusModule } from './redis/redis-status.service.js';
 import { ResilienceModule } from './resilience/resilience.module.js';
 import { RoutingModule } from './routing/routing.module.js';
 
@@ -20,12 +25,17 @@ export class AppModule implements NestModule {
       imports: [
         ConfigModule.forRoot(config),
         LoggingModule.forRoot(logger),
+        RedisModule.forRoot({ ...config.env.redis }),
+        RedisStatusModule,
         EventsModule,
         MetricsModule,
         METRICS_ENDPOINT,
         RoutingModule,
         HealthModule,
         ResilienceModule,
+        RateLimitModule,
+        AuthModule,
+        AdminModule,
         ProxyModule,
       ],
       providers: [{ provide: APP_FILTER, useClass: ProblemFilter }],

@@ -1,7 +1,9 @@
 import { All, Controller, Req, Res, UseGuards, UseInterceptors } from '@nestjs/common';
 import { type Response } from 'express';
+import { ApiKeyGuard } from '../auth/api-key.guard.js';
 import { type GatewayRequest } from '../common/request-context.js';
 import { ResilienceInterceptor } from '../resilience/resilience.interceptor.js';
+import { RateLimitGuard } from '../rate-limit/rate-limit.guard.js';
 import { RouteGuard } from '../routing/route.guard.js';
 import { ProxyResponseInterceptor } from './proxy-response.interceptor.js';
 import { type UpstreamResponse } from './proxy-result.js';
@@ -13,7 +15,7 @@ import { ProxyService } from './proxy.service.js';
  * interceptors around it retry, cache and finally write the answer.
  */
 @Controller()
-@UseGuards(RouteGuard)
+@UseGuards(RouteGuard, ApiKeyGuard, RateLimitGuard)
 @UseInterceptors(ProxyResponseInterceptor, ResilienceInterceptor)
 export class ProxyController {
   constructor(private readonly proxy: ProxyService) {}

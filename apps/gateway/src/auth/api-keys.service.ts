@@ -1,0 +1,111 @@
+import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { type FSWatcher, readFileSync, watch } from 'node:fs';
+import { dirname } from 'node:path';
+import { ConfigError, GATEWAY_ENV, type GatewayEnv, parseApiKeysFile } from '@app/config';
+import { LOGGER, type Logger } from '@app/logging';
+import { KeyMatcher } from './key-matcher.js';
+
+/** Changes to the key file's folder are read after this quiet time (an editor or a Secret update writes in steps). */
+export const KEYS_FILE_DEBOUNCE_MS = 100;
+
+/**
+ * The API keys: `API_KEYS` (inline, hashed on load) plus `API_KEYS_FILE` (`name:sha256hex`).
+ *
+ * The file is re-read when its folder changes, without a restart. The folder is watched, not
+ * the file: a Kubernetes Secret mount swaps a `..data` symlink, so the file's own inode never
+ * changes. A file that cannot be read or parsed leaves the current keys in force and is logged
+ * (`api_keys_reload` failure, lines named, never shown). At start-up it stops the process.
+ */
+@Injectable()
+export class ApiKeys implements OnModuleInit, OnApplicationShutdown {
+  /** Whether any API key is configured (API_KEYS or API_KEYS_FILE). */
+  readonly configured: boolean;
+  private current: KeyMatcher;
+  private fileText: string | null = null;
+  private watcher: FSWatcher | null = null;
+  private debounce: NodeJS.Timeout | null = null;
+
+  constructor(
+    @Inject(GATEWAY_ENV) private readonly env: GatewayEnv,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {
+    const { inline, file } = env.apiKeys;
+    this.configured = inline.length > 0 || file !== null;
+    if (file === null) {
+      this.current = KeyMatcher.from(inline, []);
+    } else {
+      const text = this.read(file);
+      this.current = KeyMatcher.from(inline, parseApiKeysFile(text, `API_KEYS_FILE ${file}`));
+      this.fileText = text;
+    }
+  }
+
+  /** The keys in force now. */
+  get matcher(): KeyMatcher {
+    return this.current;
+  }
+
+  onModuleInit(): void {
+    const file = this.env.apiKeys.file;
+    if (file === null) return;
+    try {
+      this.watcher = watch(dirname(file), { persistent: false }, () => this.schedule());
+      this.watcher.on('error', (err) => this.logger.warn({ event: 'api_keys_watch_failed', err: err.message }, 'API_KEYS_FILE watch failed'));
+    } catch (err) {
+      this.logger.warn({ event: 'api_keys_watch_failed', err: (err as Error).message }, 'API_KEYS_FILE cannot be watched; changes need a restart');
+    }
+  }
+
+  onApplicationShutdown(): void {
+    this.watcher?.close();
+    if (this.debounce) clearTimeout(this.debounce);
+  }
+
+  /**
+   * Re-reads API_KEYS_FILE now. Returns whether the keys changed; an unreadable or invalid file
+   * keeps the current keys and returns false.
+   */
+  reload(trigger = 'watch'): boolean {
+    const file = this.env.apiKeys.file;
+    if (file === null) return false;
+    let text: string;
+    let parsed: ReturnType<typeof parseApiKeysFile>;
+    try {
+      text = this.read(file);
+      if (text === this.fileText) return false;
+      parsed = parseApiKeysFile(text, `API_KEYS_FILE ${file}`);
+    } catch (err) {
+      const problems = err instanceof ConfigError ? err.problems : [(err as Error).message];
+      this.logger.warn(
+        { event: 'api_keys_reload', result: 'failure', trigger, problems, keys: this.current.size },
+        'API_KEYS_FILE refused: the previous keys stay in force',
+      );
+      return false;
+    }
+    this.current = KeyMatcher.from(this.env.apiKeys.inline, parsed);
+    this.fileText = text;
+    this.logger.info(
+      { event: 'api_keys_reload', result: 'success', trigger, keys: this.current.size, names: parsed.map((k) => k.name) },
+      'API keys reloaded',
+    );
+    return true;
+  }
+
+  private schedule(): void {
+    if (this.debounce) clearTimeout(this.debounce);
+    this.debounce = setTimeout(() => {
+      this.debounce = null;
+      this.reload();
+    }, KEYS_FILE_DEBOUNCE_MS);
+    this.debounce.unref();
+  }
+
+  private read(file: string): string {
+    try {
+      return readFileSync(file, 'utf8');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? 'error';
+      throw new ConfigError([`API_KEYS_FILE: "${file}" cannot be read (${code})`]);
+    }
+  }
+}

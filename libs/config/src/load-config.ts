@@ -187,7 +187,8 @@ export function parseRoutes(text: string | null, env: GatewayEnv, source: string
     }
     data = doc.toJS() ?? {};
   }
-  const parsed = RoutesFileSchema.safeParse(data);
+  // reportInput: messages say what was found (`got number 42`); the routes file holds no secrets.
+  const parsed = RoutesFileSchema.safeParse(data, { reportInput: true });
   if (!parsed.success) throw new ConfigError(formatIssues(parsed.error));
   const file = parsed.data;
   const problems: string[] = [];

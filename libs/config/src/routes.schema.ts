@@ -96,27 +96,39 @@ export const RoutesFileSchema = z
     services: z.record(z.string(), ServiceSchema).optional(),
     routes: z.array(RouteSchema).optional(),
   })
-  .superRefine((file, ctx) => {
-    const services = file.services ?? {};
-    for (const name of Object.keys(services)) {
-      if (!SERVICE_NAME.test(name)) {
-        ctx.addIssue({ code: 'custom', path: ['services', name], message: 'service names use only [a-z0-9-]' });
+  // `when`: these cross-checks run even when a field elsewhere is invalid, so a file's problems are
+  // all listed at once; the input may then be raw, hence the defensive reads.
+  .superRefine(
+    (file, ctx) => {
+      if (!isMapping(file)) return;
+      const services = isMapping(file.services) ? file.services : {};
+      for (const name of Object.keys(services)) {
+        if (!SERVICE_NAME.test(name)) {
+          ctx.addIssue({ code: 'custom', path: ['services', name], message: 'service names use only [a-z0-9-]' });
+        }
       }
-    }
-    const seen = new Set<string>();
-    (file.routes ?? []).forEach((route, i) => {
-      if (!Object.hasOwn(services, route.service) && route.service !== 'default') {
-        ctx.addIssue({ code: 'custom', path: ['routes', i, 'service'], message: `no service named "${route.service}"` });
-      }
-      const p = normaliseMount(route.path);
-      const clash = RESERVED_PREFIXES.find((r) => p === r || p.startsWith(`${r}/`) || r.startsWith(`${p}/`) || p === '/');
-      if (clash) {
-        ctx.addIssue({ code: 'custom', path: ['routes', i, 'path'], message: `"${route.path}" overlaps the gateway's own prefix ${clash}` });
-      }
-      if (seen.has(p)) ctx.addIssue({ code: 'custom', path: ['routes', i, 'path'], message: `"${route.path}" is mounted twice` });
-      seen.add(p);
-    });
-  });
+      const seen = new Set<string>();
+      (Array.isArray(file.routes) ? (file.routes as unknown[]) : []).forEach((route, i) => {
+        if (!isMapping(route)) return;
+        if (typeof route.service === 'string' && !Object.hasOwn(services, route.service) && route.service !== 'default') {
+          ctx.addIssue({ code: 'custom', path: ['routes', i, 'service'], message: `no service named "${route.service}"` });
+        }
+        if (typeof route.path !== 'string') return;
+        const p = normaliseMount(route.path);
+        const clash = RESERVED_PREFIXES.find((r) => p === r || p.startsWith(`${r}/`) || r.startsWith(`${p}/`) || p === '/');
+        if (clash) {
+          ctx.addIssue({ code: 'custom', path: ['routes', i, 'path'], message: `"${route.path}" overlaps the gateway's own prefix ${clash}` });
+        }
+        if (seen.has(p)) ctx.addIssue({ code: 'custom', path: ['routes', i, 'path'], message: `"${route.path}" is mounted twice` });
+        seen.add(p);
+      });
+    },
+    { when: () => true },
+  );
+
+function isMapping(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
 
 export type RoutesFile = z.output<typeof RoutesFileSchema>;
 

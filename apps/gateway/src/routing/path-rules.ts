@@ -11,7 +11,7 @@ const ENCODED_SEPARATOR = /%2f|%5c/gi;
 /**
  * Resolves the dot-segments of `rest` (a path below a mount, '' or starting with '/').
  * Refuses it when they would climb above the mount, also when the dots or slashes are
- * percent-encoded (`%2e`, `%2f`, `%5c`) or written as backslashes. An encoded slash that
+ * percent-encoded (`%2e`, `%2f`, `%5c`), written as backslashes or followed by `;params`. An encoded slash that
  * stays inside is kept encoded (`group%2Fproject` ids).
  */
 export function confinePath(rest: string): PathVerdict {
@@ -22,7 +22,10 @@ export function confinePath(rest: string): PathVerdict {
   // Check pass: the most aggressive decoding any upstream might apply.
   const suspicious = rest.replace(ENCODED_DOT, '.').replace(ENCODED_SEPARATOR, '/').replace(/\\/g, '/');
   let depth = 0;
-  for (const seg of suspicious.split('/')) {
+  for (const raw of suspicious.split('/')) {
+    // Servlet containers (Tomcat, Jetty) drop `;params` before resolving: `..;x` counts as `..`.
+    const semi = raw.indexOf(';');
+    const seg = semi === -1 ? raw : raw.slice(0, semi);
     if (seg === '..') {
       if (depth === 0) return { ok: false, reason: 'path leaves the service prefix' };
       depth--;

@@ -160,7 +160,7 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<G
 }
 
 async function waitFor200(url: string, deadline: number, child: ManagedProcess): Promise<void> {
-  let last = 'no answer';
+  let last: string;
   for (;;) {
     try {
       const res = await request(url, { timeoutMs: 1000 });

@@ -16,16 +16,23 @@ export class LoadBalancer {
   ): InstanceConfig | null {
     const list = service.instances;
     const n = list.length;
-    const start = this.cursors.get(service.name) ?? 0;
-    this.cursors.set(service.name, (start + 1) % n);
-    let fallback: InstanceConfig | null = null;
+    const start = (this.cursors.get(service.name) ?? 0) % n;
+    let fallback = -1;
     for (let i = 0; i < n; i++) {
-      const inst = list[(start + i) % n]!;
+      const k = (start + i) % n;
+      const inst = list[k]!;
       if (!usable(inst)) continue;
-      if (avoid.length === 0 || !avoid.includes(inst.id)) return inst;
-      fallback ??= inst;
+      if (avoid.length === 0 || !avoid.includes(inst.id)) return this.chosen(service, k);
+      if (fallback === -1) fallback = k;
     }
-    return fallback;
+    return fallback === -1 ? null : this.chosen(service, fallback);
+  }
+
+  // The cursor moves past the chosen instance, not by one: the share of a skipped instance
+  // is spread over the others instead of doubling the next one's.
+  private chosen(service: ServiceConfig, index: number): InstanceConfig {
+    this.cursors.set(service.name, (index + 1) % service.instances.length);
+    return service.instances[index]!;
   }
 
   /** Forgets cursors of services that no longer exist. */

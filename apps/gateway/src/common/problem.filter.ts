@@ -31,6 +31,11 @@ export class ProblemFilter implements ExceptionFilter {
       if (!res.destroyed) res.destroy();
       return;
     }
+    if (exception instanceof HttpException && isHealthReport(exception.getResponse())) {
+      // A failed terminus check: the report is the answer (probes and humans read it).
+      res.status(exception.getStatus()).setHeader('Cache-Control', 'no-store').json(exception.getResponse());
+      return;
+    }
     let err: GatewayError;
     if (GatewayError.isGatewayError(exception)) err = exception;
     else if (exception instanceof HttpException) err = fromHttpException(exception);
@@ -45,6 +50,11 @@ export class ProblemFilter implements ExceptionFilter {
     }
     writeProblem(res, err, req.bw?.requestId ?? '');
   }
+}
+
+/** The body terminus attaches to a failed health check (`{ status, info, error, details }`). */
+function isHealthReport(body: unknown): boolean {
+  return typeof body === 'object' && body !== null && 'details' in body && 'status' in body;
 }
 
 /** Writes `err` as problem+json. Also used outside Nest's pipeline (listener-level errors). */

@@ -45,6 +45,8 @@ export class ProxyService {
     exchange.tried.push(instance.id);
     ctx.instance = instance;
     const breaker = this.breakers.get(instance.id)!;
+    const apiKeyHeader = req.headers['x-api-key'];
+    const viaApiKeyHeader = typeof apiKeyHeader === 'string' && apiKeyHeader !== '';
     try {
       const res = await breaker.run(() =>
         this.forwarder.send(instance, req, {
@@ -53,8 +55,10 @@ export class ProxyService {
           timeoutMs: service.timeoutMs,
           deadline: exchange.deadline,
           consumer: ctx.consumer,
-          stripApiKey: ctx.consumer !== null,
-          stripAuthorization: ctx.consumer !== null && isBearer(req.headers.authorization),
+          // Strip exactly the header that carried the gateway's key (X-API-Key wins when both
+          // are sent; an Authorization header is then the upstream's own and goes through).
+          stripApiKey: ctx.consumer !== null && viaApiKeyHeader,
+          stripAuthorization: ctx.consumer !== null && !viaApiKeyHeader && isBearer(req.headers.authorization),
         }),
       );
       const s = res.status;

@@ -31,13 +31,22 @@ export function circuitOpenError(detail: string, retryAfterSeconds: number): Gat
  * and the events; the contract's semantics are layered on it: `failureThreshold` consecutive
  * failures open it (opossum's own percentage trip is disabled), `halfOpenMaxRequests` trials
  * run in half-open, `successThreshold` successes close it, one failure re-opens it.
+ *
+ * Only this class moves the circuit. opossum on its own closes a half-open circuit on any
+ * success and re-opens it on any failure, so a try that started while the circuit was still
+ * closed and ends during half-open would decide it, past `successThreshold` and the trial
+ * limit. Each state is a generation: a try's outcome counts only in the generation it began in.
  */
 export class InstanceBreaker {
-  readonly cb: CircuitBreaker<[() => Promise<UpstreamResponse>], UpstreamResponse>;
+  readonly cb: CircuitBreaker<[() => Promise<UpstreamResponse>, number], UpstreamResponse>;
   private consecutiveFailures = 0;
   private trialsInFlight = 0;
   private trialSuccesses = 0;
   private state: CircuitStateName = 'closed';
+  /** Bumped on every transition; tries carry the generation they started in. */
+  private generation = 0;
+  /** Set while this class itself opens or closes the opossum circuit. */
+  private deciding = false;
   /** When an open circuit goes half-open (epoch ms). */
   nextTrialAt: number | null = null;
 
@@ -46,23 +55,31 @@ export class InstanceBreaker {
     private policy: BreakerPolicy,
     private readonly hooks: BreakerHooks,
   ) {
-    this.cb = new CircuitBreaker((fn: () => Promise<UpstreamResponse>) => fn(), {
+    this.cb = new CircuitBreaker((fn: () => Promise<UpstreamResponse>, _generation: number) => fn(), {
       timeout: false, // the forwarder owns timeouts (per try and total)
       resetTimeout: policy.resetTimeoutMs,
       errorThresholdPercentage: 100, // never trips by percentage: consecutive failures decide (below)
       volumeThreshold: Number.MAX_SAFE_INTEGER,
-      errorFilter: (err: unknown) => !isBreakerFailure(err),
+      // A failure of an earlier generation is stale: it neither counts nor moves the circuit.
+      // (opossum passes the fire() arguments after the error; its typings show only the error.)
+      errorFilter: ((err: unknown, _fn: unknown, generation: unknown) =>
+        !isBreakerFailure(err) || generation !== this.generation) as (err: unknown) => boolean,
       rollingCountTimeout: 10_000,
       rollingCountBuckets: 10,
       name: instance.id,
     });
-    this.cb.on('failure', () => {
-      if (this.state !== 'closed') return;
+    const open = this.cb.open.bind(this.cb);
+    const close = this.cb.close.bind(this.cb);
+    this.cb.open = () => {
+      if (this.deciding) open();
+    };
+    this.cb.close = () => {
+      if (this.deciding) close();
+    };
+    this.cb.on('failure', (_err: unknown, _latency: unknown, args: unknown[]) => {
+      if (this.state !== 'closed' || args[1] !== this.generation) return;
       this.consecutiveFailures++;
-      if (this.consecutiveFailures >= this.policy.failureThreshold) this.cb.open();
-    });
-    this.cb.on('success', (result: unknown) => {
-      if (!(result instanceof Error)) this.consecutiveFailures = 0;
+      if (this.consecutiveFailures >= this.policy.failureThreshold) this.decide('open');
     });
     this.cb.on('open', () => this.moveTo('open'));
     this.cb.on('halfOpen', () => this.moveTo('half_open'));
@@ -93,12 +110,15 @@ export class InstanceBreaker {
   /** Runs one try through the circuit. 5xx answers are failures but still returned. */
   async run(send: () => Promise<UpstreamResponse>): Promise<UpstreamResponse> {
     if (this.state === 'closed') {
+      const generation = this.generation;
       try {
-        return await this.cb.fire(async () => {
-          const res = await send();
-          if (res.status >= 500) throw new FailedResponse(res);
-          return res;
-        });
+        const res = await this.cb.fire(async () => {
+          const r = await send();
+          if (r.status >= 500) throw new FailedResponse(r);
+          return r;
+        }, generation);
+        if (generation === this.generation) this.consecutiveFailures = 0;
+        return res;
       } catch (err) {
         if (err instanceof FailedResponse) return err.response;
         if ((err as { code?: string }).code === 'EOPENBREAKER') throw this.openError();
@@ -133,11 +153,22 @@ export class InstanceBreaker {
   private trialSucceeded(): void {
     if (this.state !== 'half_open') return;
     this.trialSuccesses++;
-    if (this.trialSuccesses >= this.policy.successThreshold) this.cb.close();
+    if (this.trialSuccesses >= this.policy.successThreshold) this.decide('closed');
   }
 
   private trialFailed(): void {
-    if (this.state === 'half_open') this.cb.open();
+    if (this.state === 'half_open') this.decide('open');
+  }
+
+  /** Opens or closes the opossum circuit (the only way it moves; see the class comment). */
+  private decide(to: 'open' | 'closed'): void {
+    this.deciding = true;
+    try {
+      if (to === 'open') this.cb.open();
+      else this.cb.close();
+    } finally {
+      this.deciding = false;
+    }
   }
 
   openError(detail = `the circuit of ${this.instance.id} is open`): GatewayError {
@@ -150,13 +181,13 @@ export class InstanceBreaker {
 
   /** Force-open (remote replica said so), keeping the fleet's trial time. */
   forceOpen(nextTrialAt: number | null): void {
-    if (this.state !== 'open') this.cb.open();
+    if (this.state !== 'open') this.decide('open');
     if (nextTrialAt !== null) this.nextTrialAt = nextTrialAt;
   }
 
   /** Force-close (admin reset, or a remote replica closed it). */
   forceClose(): void {
-    if (this.state !== 'closed') this.cb.close();
+    if (this.state !== 'closed') this.decide('closed');
     this.consecutiveFailures = 0;
   }
 
@@ -168,6 +199,7 @@ export class InstanceBreaker {
     const from = this.state;
     if (from === next) return;
     this.state = next;
+    this.generation++;
     if (next === 'open') {
       this.nextTrialAt = Date.now() + this.policy.resetTimeoutMs;
       this.trialSuccesses = 0;

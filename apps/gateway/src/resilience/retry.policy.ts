@@ -28,6 +28,8 @@ export function backoffMs(policy: RetryPolicy, attempt: number, random: () => nu
   return Math.floor(random() * ceiling);
 }
 
+const HTTP_DATE_START = /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*,? /;
+
 /**
  * An upstream's `Retry-After` (delta-seconds or HTTP-date) in ms, or null when absent/invalid.
  */
@@ -36,6 +38,8 @@ export function retryAfterMs(value: string | string[] | undefined, now = Date.no
   if (!v) return null;
   const trimmed = v.trim();
   if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  // An HTTP-date starts with the day name (RFC 9110 §5.6.7); Date.parse alone takes "-5" for a year.
+  if (!HTTP_DATE_START.test(trimmed)) return null;
   const date = Date.parse(trimmed);
   return Number.isNaN(date) ? null : Math.max(0, date - now);
 }

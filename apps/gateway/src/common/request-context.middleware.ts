@@ -21,6 +21,9 @@ export function isManagementPath(url: string): boolean {
   return false;
 }
 
+/** Longer request-targets get 414 (the whole head is bounded by MAX_HEADER_BYTES: 431). */
+export const MAX_URL_BYTES = 8192;
+
 /** Paths whose hits are logged at debug, not info: probes and scrapes would drown the log. */
 function isQuietPath(url: string): boolean {
   return url.startsWith('/health') || url.startsWith('/metrics');
@@ -72,6 +75,10 @@ export class RequestContextMiddleware implements NestMiddleware {
       if (!res.writableFinished) gone.abort();
       this.finish(req, res, url);
     });
+    if (url.length > MAX_URL_BYTES) {
+      writeProblem(res, new GatewayError('URI_TOO_LONG', `request-target longer than ${MAX_URL_BYTES} bytes`), ctx.requestId);
+      return;
+    }
     if (this.split && own !== management) {
       // With MANAGEMENT_PORT, each listener serves only its own side.
       ctx.serviceLabel = own ? 'gateway' : 'unknown';

@@ -145,7 +145,13 @@ export class RedisService implements OnModuleInit, OnApplicationShutdown {
     const perCommand = subscriber
       ? { maxRetriesPerRequest: null, enableAutoPipelining: false }
       : { commandTimeout: o.commandTimeoutMs, maxRetriesPerRequest: 0, enableAutoPipelining: true };
-    const common = { connectTimeout, connectionName: subscriber ? 'breakwater-sub' : 'breakwater', ...perCommand };
+    // disconnectTimeout: a socket that does not close after QUIT is destroyed soon (shutdown stays quick).
+    const common = {
+      connectTimeout,
+      disconnectTimeout: 200,
+      connectionName: subscriber ? 'breakwater-sub' : 'breakwater',
+      ...perCommand,
+    };
     if (!o.cluster) {
       const options: IoRedisOptions = {
         ...common,
@@ -169,6 +175,7 @@ export class RedisService implements OnModuleInit, OnApplicationShutdown {
       slotsRefreshTimeout: Math.max(1000, o.commandTimeoutMs * 4),
       redisOptions: {
         connectTimeout,
+        disconnectTimeout: common.disconnectTimeout,
         connectionName: common.connectionName,
         commandTimeout: 'commandTimeout' in common ? common.commandTimeout : undefined,
         maxRetriesPerRequest: common.maxRetriesPerRequest,

@@ -50,9 +50,14 @@ export class ApiKeys implements OnModuleInit, OnApplicationShutdown {
     if (file === null) return;
     try {
       this.watcher = watch(dirname(file), { persistent: false }, () => this.schedule());
-      this.watcher.on('error', (err) => this.logger.warn({ event: 'api_keys_watch_failed', err: err.message }, 'API_KEYS_FILE watch failed'));
+      this.watcher.on('error', (err) =>
+        this.logger.warn({ event: 'api_keys_watch_failed', err: err.message }, 'API_KEYS_FILE watch failed'),
+      );
     } catch (err) {
-      this.logger.warn({ event: 'api_keys_watch_failed', err: (err as Error).message }, 'API_KEYS_FILE cannot be watched; changes need a restart');
+      this.logger.warn(
+        { event: 'api_keys_watch_failed', err: (err as Error).message },
+        'API_KEYS_FILE cannot be watched; changes need a restart',
+      );
     }
   }
 
@@ -85,7 +90,13 @@ export class ApiKeys implements OnModuleInit, OnApplicationShutdown {
     this.current = KeyMatcher.from(this.env.apiKeys.inline, parsed);
     this.fileText = text;
     this.logger.info(
-      { event: 'api_keys_reload', result: 'success', trigger, keys: this.current.size, names: parsed.map((k) => k.name) },
+      {
+        event: 'api_keys_reload',
+        result: 'success',
+        trigger,
+        keys: this.current.size,
+        names: parsed.map((k) => k.name),
+      },
       'API keys reloaded',
     );
     return true;

@@ -57,7 +57,11 @@ export function unauthorized(detail: string): GatewayError {
 }
 
 function tooManyFailures(retryAfterSeconds: number): GatewayError {
-  return new GatewayError('RATE_LIMITED', `too many invalid API keys from this address; retry in ${retryAfterSeconds} s`, {
-    'Retry-After': String(retryAfterSeconds),
-  });
+  return new GatewayError(
+    'RATE_LIMITED',
+    `too many invalid API keys from this address; retry in ${retryAfterSeconds} s`,
+    {
+      'Retry-After': String(retryAfterSeconds),
+    },
+  );
 }

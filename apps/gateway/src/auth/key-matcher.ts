@@ -21,12 +21,16 @@ export class KeyMatcher {
   private readonly entries: readonly KeyEntry[];
 
   constructor(entries: readonly KeyEntry[]) {
-    for (const e of entries) if (e.sha256.length !== 32) throw new Error(`key "${e.name}": a SHA-256 digest is 32 bytes`);
+    for (const e of entries)
+      if (e.sha256.length !== 32) throw new Error(`key "${e.name}": a SHA-256 digest is 32 bytes`);
     this.entries = entries;
   }
 
   /** From API_KEYS (`name:key`, hashed here) and API_KEYS_FILE (`name:sha256hex`) entries. */
-  static from(inline: readonly { name: string; key: string }[], hashed: readonly { name: string; sha256: string }[]): KeyMatcher {
+  static from(
+    inline: readonly { name: string; key: string }[],
+    hashed: readonly { name: string; sha256: string }[],
+  ): KeyMatcher {
     return new KeyMatcher([
       ...inline.map((k) => ({ name: k.name, sha256: hashKey(k.key) })),
       ...hashed.map((k) => ({ name: k.name, sha256: Buffer.from(k.sha256, 'hex') })),

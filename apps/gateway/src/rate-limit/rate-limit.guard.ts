@@ -37,8 +37,12 @@ export class RateLimitGuard implements CanActivate {
     res.setHeader('RateLimit', rateLimitHeader(d));
     this.metrics.recordRateLimit(service.name, d.allowed);
     if (d.allowed) return true;
-    throw new GatewayError('RATE_LIMITED', `rate limit of service "${service.name}" exceeded; retry in ${d.retryAfterSeconds} s`, {
-      'Retry-After': String(d.retryAfterSeconds),
-    });
+    throw new GatewayError(
+      'RATE_LIMITED',
+      `rate limit of service "${service.name}" exceeded; retry in ${d.retryAfterSeconds} s`,
+      {
+        'Retry-After': String(d.retryAfterSeconds),
+      },
+    );
   }
 }

@@ -19,8 +19,11 @@ import { RedisTokenBucketStore } from './token-bucket.redis-store.js';
     {
       provide: RateLimitStore,
       inject: [RedisService, RedisTokenBucketStore, MemoryTokenBucketStore],
-      useFactory: (redis: RedisService, shared: RedisTokenBucketStore, local: MemoryTokenBucketStore): RateLimitStore =>
-        redis.enabled ? new FallbackRateLimitStore(shared, local, redis) : local,
+      useFactory: (
+        redis: RedisService,
+        shared: RedisTokenBucketStore,
+        local: MemoryTokenBucketStore,
+      ): RateLimitStore => (redis.enabled ? new FallbackRateLimitStore(shared, local, redis) : local),
     },
     RateLimitGuard,
   ],

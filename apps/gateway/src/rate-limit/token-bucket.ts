@@ -11,7 +11,12 @@ export const NO_REFILL_SECONDS = 86_400;
  * The decision after a take, from the tokens left in the bucket. Shared by both stores so the
  * two cannot drift: the Redis script returns `tokensLeft` and computes nothing else.
  */
-export function decision(allowed: boolean, tokensLeft: number, policy: RateLimitPolicy, cost: number): RateLimitDecision {
+export function decision(
+  allowed: boolean,
+  tokensLeft: number,
+  policy: RateLimitPolicy,
+  cost: number,
+): RateLimitDecision {
   const rate = policy.refillPerSecond;
   const missingForFull = policy.capacity - tokensLeft;
   const missingForNext = cost - tokensLeft;

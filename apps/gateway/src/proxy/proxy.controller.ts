@@ -1,6 +1,7 @@
 import { All, Controller, Req, Res, UseGuards, UseInterceptors } from '@nestjs/common';
 import { type Response } from 'express';
 import { ApiKeyGuard } from '../auth/api-key.guard.js';
+import { ResponseCacheInterceptor } from '../cache/response-cache.interceptor.js';
 import { type GatewayRequest } from '../common/request-context.js';
 import { ResilienceInterceptor } from '../resilience/resilience.interceptor.js';
 import { RateLimitGuard } from '../rate-limit/rate-limit.guard.js';
@@ -16,7 +17,7 @@ import { ProxyService } from './proxy.service.js';
  */
 @Controller()
 @UseGuards(RouteGuard, ApiKeyGuard, RateLimitGuard)
-@UseInterceptors(ProxyResponseInterceptor, ResilienceInterceptor)
+@UseInterceptors(ProxyResponseInterceptor, ResponseCacheInterceptor, ResilienceInterceptor)
 export class ProxyController {
   constructor(private readonly proxy: ProxyService) {}
 

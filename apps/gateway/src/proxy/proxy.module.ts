@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { ResponseCacheModule } from '../cache/response-cache.module.js';
 import { RoutingModule } from '../routing/routing.module.js';
 import { Forwarder } from './forwarder.service.js';
 import { ProxyResponseInterceptor } from './proxy-response.interceptor.js';
@@ -6,7 +7,7 @@ import { ProxyController } from './proxy.controller.js';
 import { ProxyService } from './proxy.service.js';
 
 @Module({
-  imports: [RoutingModule],
+  imports: [RoutingModule, ResponseCacheModule],
   controllers: [ProxyController],
   providers: [Forwarder, ProxyService, ProxyResponseInterceptor],
   exports: [Forwarder, ProxyService],

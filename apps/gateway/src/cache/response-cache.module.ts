@@ -1,0 +1,27 @@
+import { Module } from '@nestjs/common';
+import { GATEWAY_ENV, type GatewayEnv } from '@app/config';
+import { RedisService } from '@app/redis';
+import { CacheStore } from './cache.store.js';
+import { MemoryCacheStore } from './memory-cache.store.js';
+import { RedisCacheStore } from './redis-cache.store.js';
+import { ResponseCacheInterceptor } from './response-cache.interceptor.js';
+
+/** Redis when REDIS_URL is set (shared by replicas), else the bounded in-memory LRU. */
+function cacheStore(env: GatewayEnv, redis: RedisService | undefined): CacheStore {
+  if (redis?.enabled) return new RedisCacheStore(redis, env.cache.maxEntryBytes);
+  return new MemoryCacheStore(env.cache);
+}
+
+/** The response cache: its store and the interceptor the proxy controller puts between the writer and the retry loop. */
+@Module({
+  providers: [
+    {
+      provide: CacheStore,
+      useFactory: cacheStore,
+      inject: [GATEWAY_ENV, { token: RedisService, optional: true }],
+    },
+    ResponseCacheInterceptor,
+  ],
+  exports: [CacheStore, ResponseCacheInterceptor],
+})
+export class ResponseCacheModule {}

@@ -1,6 +1,7 @@
 import { ConfigError, loadConfig } from '@app/config';
 import { createLogger } from '@app/logging';
 import { startGateway } from './bootstrap.js';
+import { RoutesReloader } from './routing/routes-reloader.service.js';
 
 /* The edge: the only place that reads process.env (through loadConfig) and handles signals. */
 
@@ -53,4 +54,5 @@ const onStop = (signal: NodeJS.Signals): void => {
 };
 process.on('SIGTERM', onStop);
 process.on('SIGINT', onStop);
+process.on('SIGHUP', () => void gateway.app.get(RoutesReloader).reload('sighup'));
 process.on('unhandledRejection', (err) => logger.error({ event: 'unhandled_rejection', err }, 'unhandled rejection'));

@@ -9,6 +9,8 @@ export interface ChaosState {
   /** Requests per path (without query), `/__chaos*` excluded. */
   counts: Record<string, number>;
   total: number;
+  /** Responses whose connection closed before they were complete (the client, or a proxy, gave up). */
+  aborted: number;
   instance: string;
 }
 

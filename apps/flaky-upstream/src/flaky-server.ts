@@ -12,10 +12,12 @@
  *   ANY  /echo, /echo/*              200 {"method","path","query","headers","body"}; path raw (still
  *                                    percent-encoded), query an object, body a UTF-8 string (≤ 10 MiB, else 413)
  *   PUT  /__chaos                    {"failureRate","delayRate","delayMs","down"} (any subset), validated → 400
- *   GET  /__chaos                    {"settings":{…},"counts":{"/path":N,…},"total":N,"instance":ID}
+ *   GET  /__chaos                    {"settings":{…},"counts":{"/path":N,…},"total":N,"aborted":N,"instance":ID}
+ *                                    (aborted: responses whose connection closed before they were complete,
+ *                                    e.g. a proxy that gave up on /endless; counted paths only)
  *
  * Additions (for the gateway's e2e, fault and cache tests):
- *   POST /__chaos/reset              zero the per-path counts; answers like GET /__chaos
+ *   POST /__chaos/reset              zero the per-path counts and aborted; answers like GET /__chaos
  *   GET  /bytes?n=N[&abortAfter=K]   N bytes with Content-Length, streamed in 65,520-byte chunks with
  *                                    backpressure; byte k of the body is "abcdefghijklmnopqrstuvwxyz"[k % 26].
  *                                    abortAfter=K: close the connection after K bytes (a crash mid-response).
@@ -119,6 +121,7 @@ export function createFlakyServer(options: FlakyServerOptions = {}): FlakyServer
   const random = options.random ?? createRandom(options.seed);
   const counts = new Map<string, number>();
   let total = 0;
+  let aborted = 0;
   let seq = 0;
   let cacheCounter = 0;
   let closing = false;
@@ -176,7 +179,7 @@ export function createFlakyServer(options: FlakyServerOptions = {}): FlakyServer
     else counts.set(OTHER_PATHS, (counts.get(OTHER_PATHS) ?? 0) + 1);
   };
   const chaosState = (): string =>
-    JSON.stringify({ settings, counts: Object.fromEntries(counts), total, instance: instanceId });
+    JSON.stringify({ settings, counts: Object.fromEntries(counts), total, aborted, instance: instanceId });
 
   const flakyData: Handler = (_req, res) => {
     const outcome = decideOutcome(random(), settings);
@@ -410,6 +413,7 @@ export function createFlakyServer(options: FlakyServerOptions = {}): FlakyServer
       if (method !== 'POST') return methodNotAllowed(res, 'POST');
       counts.clear();
       total = 0;
+      aborted = 0;
       return sendJson(res, 200, chaosState());
     }
     sendJson(res, 404, fixed.notFound);
@@ -441,6 +445,9 @@ export function createFlakyServer(options: FlakyServerOptions = {}): FlakyServer
       return chaosRoute(req, res, path);
     }
     count(path);
+    res.once('close', () => {
+      if (!res.writableFinished) aborted++;
+    });
     if (settings.down) return sendJson(res, 503, fixed.down);
     const method = req.method;
     const get = getRoutes.get(path);

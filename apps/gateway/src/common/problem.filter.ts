@@ -1,6 +1,6 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Inject } from '@nestjs/common';
 import { type Response } from 'express';
-import { LOGGER, type Logger } from '@app/logging';
+import { LOGGER, type Logger, resolveRequestId } from '@app/logging';
 import { ClientGone } from '../proxy/forwarder.service.js';
 import { ERROR_CODES, type ErrorCode, GatewayError } from './gateway-error.js';
 import { type GatewayRequest } from './request-context.js';
@@ -10,7 +10,9 @@ const PROBLEM_BASE = 'https://breakwater.dev/problems/';
 /** Maps Nest's own HTTP exceptions (404 of unknown routes, 405…) to our codes. */
 function fromHttpException(err: HttpException): GatewayError {
   const status = err.getStatus();
-  const code = (Object.keys(ERROR_CODES) as ErrorCode[]).find((c) => ERROR_CODES[c].status === status && c !== 'UNKNOWN_SERVICE');
+  const code = (Object.keys(ERROR_CODES) as ErrorCode[]).find(
+    (c) => ERROR_CODES[c].status === status && c !== 'UNKNOWN_SERVICE',
+  );
   return new GatewayError(code ?? 'INTERNAL_ERROR', status === 404 ? 'no route matches this path' : err.message);
 }
 
@@ -48,8 +50,18 @@ export class ProblemFilter implements ExceptionFilter {
       res.destroy();
       return;
     }
-    writeProblem(res, err, req.bw?.requestId ?? '');
+    writeProblem(res, err, req.bw?.requestId ?? earlyRequestId(req, res));
   }
+}
+
+/**
+ * The id of a request that failed before the context middleware ran (the router could not
+ * decode its path, e.g. `%zz`): resolved the same way, and returned in X-Request-Id too.
+ */
+function earlyRequestId(req: GatewayRequest, res: Response): string {
+  const id = resolveRequestId(req.headers['x-request-id']);
+  res.setHeader('X-Request-Id', id);
+  return id;
 }
 
 /** The body terminus attaches to a failed health check (`{ status, info, error, details }`). */
@@ -58,7 +70,11 @@ function isHealthReport(body: unknown): boolean {
 }
 
 /** Writes `err` as problem+json. Also used outside Nest's pipeline (listener-level errors). */
-export function writeProblem(res: Response | import('node:http').ServerResponse, err: GatewayError, requestId: string): void {
+export function writeProblem(
+  res: Response | import('node:http').ServerResponse,
+  err: GatewayError,
+  requestId: string,
+): void {
   const body = JSON.stringify({
     type: PROBLEM_BASE + err.code.toLowerCase().replace(/_/g, '-'),
     title: ERROR_CODES[err.code].title,

@@ -61,6 +61,11 @@ export class ProxyService {
           stripAuthorization: ctx.consumer !== null && !viaApiKeyHeader && isBearer(req.headers.authorization),
         }),
       );
+      // A body that fails after the headers (upstream killed mid-response) counts against the
+      // circuit; a client that hung up does not.
+      res.body.once('error', () => {
+        if (!ctx.clientGone.aborted) breaker.recordLateFailure();
+      });
       const s = res.status;
       this.metrics.recordUpstream(service.name, instance.hostPort, s >= 500 ? 'http_5xx' : s >= 400 ? 'http_4xx' : 'success');
       return res;

@@ -307,3 +307,18 @@ describe('InstanceBreaker, forced', () => {
     expect(h.transitions).toEqual(['closed->open', 'open->closed']);
   });
 });
+
+describe('a body that fails after the headers', () => {
+  it('counts as a failure: consecutive late failures open the circuit', async () => {
+    const h = make({ failureThreshold: 2 });
+    expect((await h.breaker.run(sender(200).send)).status).toBe(200);
+    h.breaker.recordLateFailure();
+    expect(h.breaker.current).toBe('closed');
+    expect((await h.breaker.run(sender(200).send)).status).toBe(200);
+    h.breaker.recordLateFailure();
+    expect(h.breaker.current).toBe('closed');
+    h.breaker.recordLateFailure();
+    expect(h.breaker.current).toBe('open');
+    expect(h.transitions).toEqual(['closed->open']);
+  });
+});

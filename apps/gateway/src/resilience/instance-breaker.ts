@@ -131,6 +131,20 @@ export class InstanceBreaker {
     throw this.openError();
   }
 
+  /**
+   * The answer started well but its body failed mid-way (upstream died, reset, or the deadline
+   * cut it): that counts against the circuit too.
+   */
+  recordLateFailure(): void {
+    if (this.state === 'half_open') {
+      this.trialFailed();
+      return;
+    }
+    if (this.state !== 'closed') return;
+    this.consecutiveFailures++;
+    if (this.consecutiveFailures >= this.policy.failureThreshold) this.decide('open');
+  }
+
   private async trial(send: () => Promise<UpstreamResponse>): Promise<UpstreamResponse> {
     this.trialsInFlight++;
     let leased = false;

@@ -7,6 +7,7 @@ import { AdminModule } from './admin/admin.module.js';
 import { AuthModule } from './auth/auth.module.js';
 import { ProblemFilter } from './common/problem.filter.js';
 import { RequestContextMiddleware } from './common/request-context.middleware.js';
+import { DashboardModule } from './dashboard/dashboard.module.js';
 import { EventsModule } from './events/gateway-events.service.js';
 import { HealthModule } from './health/health.module.js';
 import { METRICS_ENDPOINT, MetricsModule } from './metrics/metrics.module.js';
@@ -36,6 +37,7 @@ export class AppModule implements NestModule {
         RateLimitModule,
         AuthModule,
         AdminModule,
+        DashboardModule,
         ProxyModule,
       ],
       providers: [{ provide: APP_FILTER, useClass: ProblemFilter }],

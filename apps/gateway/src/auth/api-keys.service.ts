@@ -1,5 +1,5 @@
 import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import { type FSWatcher, readFileSync, watch } from 'node:fs';
+import { type FSWatcher, readFileSync, type Stats, unwatchFile, watch, watchFile } from 'node:fs';
 import { dirname } from 'node:path';
 import { ConfigError, GATEWAY_ENV, type GatewayEnv, parseApiKeysFile } from '@app/config';
 import { LOGGER, type Logger } from '@app/logging';
@@ -7,14 +7,18 @@ import { KeyMatcher } from './key-matcher.js';
 
 /** Changes to the key file's folder are read after this quiet time (an editor or a Secret update writes in steps). */
 export const KEYS_FILE_DEBOUNCE_MS = 100;
+/** The backstop: the file (symlinks followed) is also stat-polled this often. */
+export const KEYS_FILE_POLL_MS = 1000;
 
 /**
  * The API keys: `API_KEYS` (inline, hashed on load) plus `API_KEYS_FILE` (`name:sha256hex`).
  *
- * The file is re-read when its folder changes, without a restart. The folder is watched, not
- * the file: a Kubernetes Secret mount swaps a `..data` symlink, so the file's own inode never
- * changes. A file that cannot be read or parsed leaves the current keys in force and is logged
- * (`api_keys_reload` failure, lines named, never shown). At start-up it stops the process.
+ * The file is re-read when it changes, without a restart. Its folder is watched (a Kubernetes
+ * Secret mount swaps a `..data` symlink there: the file's own inode never changes), and the
+ * file is stat-polled every {@link KEYS_FILE_POLL_MS} as a backstop (writes through a symlink,
+ * file systems without inotify). A file that cannot be read or parsed leaves the current keys
+ * in force and is logged (`api_keys_reload` failure, lines named, never shown). At start-up it
+ * stops the process.
  */
 @Injectable()
 export class ApiKeys implements OnModuleInit, OnApplicationShutdown {
@@ -56,13 +60,19 @@ export class ApiKeys implements OnModuleInit, OnApplicationShutdown {
     } catch (err) {
       this.logger.warn(
         { event: 'api_keys_watch_failed', err: (err as Error).message },
-        'API_KEYS_FILE cannot be watched; changes need a restart',
+        'API_KEYS_FILE folder cannot be watched',
       );
     }
+    watchFile(file, { persistent: false, interval: KEYS_FILE_POLL_MS }, this.onStat);
   }
+
+  private readonly onStat = (curr: Stats, prev: Stats): void => {
+    if (curr.mtimeMs !== prev.mtimeMs || curr.ino !== prev.ino || curr.size !== prev.size) this.schedule();
+  };
 
   onApplicationShutdown(): void {
     this.watcher?.close();
+    if (this.env.apiKeys.file !== null) unwatchFile(this.env.apiKeys.file, this.onStat);
     if (this.debounce) clearTimeout(this.debounce);
   }
 

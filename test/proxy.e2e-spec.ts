@@ -163,6 +163,13 @@ describe('forwarding', () => {
     expect(echo.headers['x-forwarded-host']).toBe(`127.0.0.1:${gw.port}`);
   });
 
+  it('never forwards a client-sent X-Consumer-Name (upstreams can trust it)', async () => {
+    const echo = (
+      await request(`${gw.url}/v1/proxy/one/echo/c`, { headers: { 'x-consumer-name': 'admin' } })
+    ).json<Echo>();
+    expect(echo.headers['x-consumer-name']).toBeUndefined();
+  });
+
   it('strips hop-by-hop request headers, also those named in Connection', async () => {
     const res = await rawHttp(gw.port, 'GET', '/v1/proxy/one/echo/hop', {
       Connection: 'close, X-Secret, x-other',

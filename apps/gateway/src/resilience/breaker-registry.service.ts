@@ -36,7 +36,8 @@ export class BreakerRegistry implements OnApplicationBootstrap, OnApplicationShu
   ) {
     this.hooks = {
       transition: (b, from, to) => this.onTransition(b, from, to),
-      acquireTrial: (b) => this.sync.acquireTrial(b.instance.id, this.policyOf(b).halfOpenMaxRequests, this.trialLeaseMs(b)),
+      acquireTrial: (b) =>
+        this.sync.acquireTrial(b.instance.id, this.policyOf(b).halfOpenMaxRequests, this.trialLeaseMs(b)),
       releaseTrial: (b) => this.sync.releaseTrial(b.instance.id),
     };
     this.apply(table.config);
@@ -74,7 +75,10 @@ export class BreakerRegistry implements OnApplicationBootstrap, OnApplicationShu
       const b = this.breakers.get(inst.id);
       if (b) seconds = Math.min(seconds, b.secondsToTrial(now));
     }
-    return circuitOpenError(`every instance of "${service.name}" has its circuit open`, Number.isFinite(seconds) ? seconds : 1);
+    return circuitOpenError(
+      `every instance of "${service.name}" has its circuit open`,
+      Number.isFinite(seconds) ? seconds : 1,
+    );
   }
 
   snapshot(): BreakerSnapshot[] {
@@ -108,7 +112,14 @@ export class BreakerRegistry implements OnApplicationBootstrap, OnApplicationShu
   }
 
   private policyOf(b: InstanceBreaker): ServiceConfig['circuitBreaker'] {
-    return this.table.service(b.instance.service)?.circuitBreaker ?? { failureThreshold: 5, resetTimeoutMs: 10000, halfOpenMaxRequests: 1, successThreshold: 1 };
+    return (
+      this.table.service(b.instance.service)?.circuitBreaker ?? {
+        failureThreshold: 5,
+        resetTimeoutMs: 10000,
+        halfOpenMaxRequests: 1,
+        successThreshold: 1,
+      }
+    );
   }
 
   /** A trial lease outlives the longest a trial can take, and no more. */
@@ -139,7 +150,8 @@ export class BreakerRegistry implements OnApplicationBootstrap, OnApplicationShu
     this.metrics.recordTransition(service, hostPort, from, to);
     this.events.emit({ type: 'breaker_transition', service, upstream: hostPort, from, to });
     // half_open is each replica's own timer; open and closed are shared.
-    if (!this.applyingRemote && to !== 'half_open') this.sync.publish(b.instance.id, { state: to, nextTrialAt: b.nextTrialAt });
+    if (!this.applyingRemote && to !== 'half_open')
+      this.sync.publish(b.instance.id, { state: to, nextTrialAt: b.nextTrialAt });
   }
 
   private applyRemote(id: string, remote: RemoteBreakerState): void {
@@ -148,7 +160,8 @@ export class BreakerRegistry implements OnApplicationBootstrap, OnApplicationShu
     this.applyingRemote = true;
     try {
       if (remote.state === 'open' && (remote.nextTrialAt === null || remote.nextTrialAt > Date.now())) {
-        if (b.current === 'closed' || (b.current === 'half_open' && remote.nextTrialAt !== null)) b.forceOpen(remote.nextTrialAt);
+        if (b.current === 'closed' || (b.current === 'half_open' && remote.nextTrialAt !== null))
+          b.forceOpen(remote.nextTrialAt);
       } else if (remote.state === 'closed' && b.current !== 'closed') {
         b.forceClose();
       }
@@ -157,8 +170,15 @@ export class BreakerRegistry implements OnApplicationBootstrap, OnApplicationShu
     }
   }
 
-  /** Takes the fleet's view (start-up, Redis back): open circuits elsewhere open here too. */
+  /**
+   * Takes the fleet's view (start-up, Redis back): open circuits elsewhere open here too. First
+   * tells the fleet about circuits this replica opened alone while Redis was away: they were
+   * never published, and a restarted Redis has no state at all.
+   */
   private async converge(): Promise<void> {
+    for (const b of this.breakers.values()) {
+      if (b.current === 'open') this.sync.publish(b.instance.id, { state: 'open', nextTrialAt: b.nextTrialAt });
+    }
     try {
       const states = await this.sync.load([...this.breakers.keys()]);
       for (const [id, state] of states) if (state.state === 'open') this.applyRemote(id, state);

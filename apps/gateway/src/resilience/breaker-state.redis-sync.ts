@@ -35,6 +35,7 @@ export class RedisBreakerStateSync implements BreakerStateSync {
   private readonly stateKey: string;
   private readonly channel: string;
   private subscribed = false;
+  private readonly reconnectListeners: (() => void)[] = [];
 
   constructor(private readonly redis: RedisService) {
     this.stateKey = redis.key('{cb}', 'state');
@@ -60,6 +61,13 @@ export class RedisBreakerStateSync implements BreakerStateSync {
       if (msg && msg.origin !== this.origin) listener(msg.id, { state: msg.state, nextTrialAt: msg.nextTrialAt });
     });
     sub.subscribe(this.channel).catch(() => undefined);
+    // The subscriber reconnects on its own schedule: what was published before it was back is
+    // only in the hash, so read it again (the first 'ready' is start-up, converged anyway).
+    let first = true;
+    sub.on('ready', () => {
+      if (first) first = false;
+      else for (const listener of this.reconnectListeners) listener();
+    });
   }
 
   async load(ids: readonly string[]): Promise<Map<string, RemoteBreakerState>> {
@@ -91,6 +99,7 @@ export class RedisBreakerStateSync implements BreakerStateSync {
   }
 
   onReconnect(listener: () => void): void {
+    this.reconnectListeners.push(listener);
     this.redis.onStateChange((up) => {
       if (up) listener();
     });

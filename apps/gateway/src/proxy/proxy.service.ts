@@ -64,7 +64,7 @@ export class ProxyService {
       // A body that fails after the headers (upstream killed mid-response) counts against the
       // circuit; a client that hung up does not.
       res.body.once('error', () => {
-        if (!ctx.clientGone.aborted) breaker.recordLateFailure();
+        if (!ctx.clientGone.aborted) breaker.recordLateFailure(res.body);
       });
       const s = res.status;
       this.metrics.recordUpstream(service.name, instance.hostPort, s >= 500 ? 'http_5xx' : s >= 400 ? 'http_4xx' : 'success');

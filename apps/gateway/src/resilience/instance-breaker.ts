@@ -40,6 +40,8 @@ export function circuitOpenError(detail: string, retryAfterSeconds: number): Gat
 export class InstanceBreaker {
   readonly cb: CircuitBreaker<[() => Promise<UpstreamResponse>, number], UpstreamResponse>;
   private consecutiveFailures = 0;
+  /** Failure count each successful answer reset, by its body (see recordLateFailure). */
+  private readonly resetFrom = new WeakMap<object, number>();
   private trialsInFlight = 0;
   private trialSuccesses = 0;
   private state: CircuitStateName = 'closed';
@@ -117,7 +119,11 @@ export class InstanceBreaker {
           if (r.status >= 500) throw new FailedResponse(r);
           return r;
         }, generation);
-        if (generation === this.generation) this.consecutiveFailures = 0;
+        if (generation === this.generation) {
+          // Remember what this answer reset: if its body fails mid-way, the success is undone.
+          this.resetFrom.set(res.body, this.consecutiveFailures);
+          this.consecutiveFailures = 0;
+        }
         return res;
       } catch (err) {
         if (err instanceof FailedResponse) return err.response;
@@ -135,13 +141,14 @@ export class InstanceBreaker {
    * The answer started well but its body failed mid-way (upstream died, reset, or the deadline
    * cut it): that counts against the circuit too.
    */
-  recordLateFailure(): void {
+  recordLateFailure(body?: object): void {
     if (this.state === 'half_open') {
       this.trialFailed();
       return;
     }
     if (this.state !== 'closed') return;
-    this.consecutiveFailures++;
+    const before = body ? (this.resetFrom.get(body) ?? 0) : 0;
+    this.consecutiveFailures = Math.max(this.consecutiveFailures, before) + 1;
     if (this.consecutiveFailures >= this.policy.failureThreshold) this.decide('open');
   }
 

@@ -53,3 +53,7 @@ need_go actionlint "github.com/rhysd/actionlint/cmd/actionlint@${ACTIONLINT_VERS
 need_apt shellcheck shellcheck
 # Dashboard browser test (test/dashboard.e2e-spec.ts): playwright-core drives Debian's Chromium; never a downloaded browser.
 need_apt chromium chromium
+# Bench (npm run bench): wrk drives the load (C, one thread: lighter on shared cores than autocannon,
+# which the bench falls back to); nginx-light is the C anchor row ("not installed" when absent).
+need_apt wrk wrk
+need_apt nginx nginx-light

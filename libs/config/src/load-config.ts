@@ -50,13 +50,16 @@ export function loadEnv(env: Readonly<Record<string, string | undefined>> = proc
   if (v.MANAGEMENT_PORT !== undefined && v.MANAGEMENT_PORT === v.PORT) {
     problems.push(`MANAGEMENT_PORT: ${v.MANAGEMENT_PORT} is the same as PORT; expected another port, or unset it`);
   }
-  if (v.REDIS_CLUSTER && !v.REDIS_URL) problems.push('REDIS_CLUSTER: is true but REDIS_URL is not set; expected seed nodes in REDIS_URL');
+  if (v.REDIS_CLUSTER && !v.REDIS_URL)
+    problems.push('REDIS_CLUSTER: is true but REDIS_URL is not set; expected seed nodes in REDIS_URL');
   if (
     v.UPSTREAM_TIMEOUT_MS !== undefined &&
     v.UPSTREAM_TOTAL_TIMEOUT_MS !== undefined &&
     v.UPSTREAM_TOTAL_TIMEOUT_MS < v.UPSTREAM_TIMEOUT_MS
   ) {
-    problems.push(`UPSTREAM_TOTAL_TIMEOUT_MS: ${v.UPSTREAM_TOTAL_TIMEOUT_MS} is below UPSTREAM_TIMEOUT_MS (${v.UPSTREAM_TIMEOUT_MS}); expected ≥ it`);
+    problems.push(
+      `UPSTREAM_TOTAL_TIMEOUT_MS: ${v.UPSTREAM_TOTAL_TIMEOUT_MS} is below UPSTREAM_TIMEOUT_MS (${v.UPSTREAM_TIMEOUT_MS}); expected ≥ it`,
+    );
   }
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -154,7 +157,9 @@ function resolveService(name: string, input: ServiceInput, env: GatewayEnv): Ser
     },
     circuitBreaker: { ...d.circuitBreaker, ...stripUndefined(input.circuitBreaker) },
     rateLimit:
-      !env.rateLimitEnabled || input.rateLimit === false ? null : { ...d.rateLimit, ...stripUndefined(input.rateLimit) },
+      !env.rateLimitEnabled || input.rateLimit === false
+        ? null
+        : { ...d.rateLimit, ...stripUndefined(input.rateLimit) },
     cache:
       input.cache === undefined || input.cache === false
         ? null
@@ -185,7 +190,12 @@ export function parseRoutes(text: string | null, env: GatewayEnv, source: string
     if (doc.errors.length > 0) {
       throw new ConfigError(doc.errors.map((e) => `${source ?? 'routes file'}: YAML: ${e.message.split('\n')[0]}`));
     }
-    data = doc.toJS() ?? {};
+    try {
+      data = doc.toJS() ?? {};
+    } catch (err) {
+      // e.g. an alias to an anchor that does not exist (`*x`)
+      throw new ConfigError([`${source ?? 'routes file'}: YAML: ${(err as Error).message.split('\n')[0]}`]);
+    }
   }
   // reportInput: messages say what was found (`got number 42`); the routes file holds no secrets.
   const parsed = RoutesFileSchema.safeParse(data, { reportInput: true });
@@ -197,7 +207,9 @@ export function parseRoutes(text: string | null, env: GatewayEnv, source: string
   for (const [name, svc] of Object.entries(file.services ?? {})) {
     const resolved = resolveService(name, svc, env);
     if (resolved.totalTimeoutMs < resolved.timeoutMs) {
-      problems.push(`services.${name}.totalTimeoutMs: ${resolved.totalTimeoutMs} is below timeoutMs (${resolved.timeoutMs}); expected ≥ it`);
+      problems.push(
+        `services.${name}.totalTimeoutMs: ${resolved.totalTimeoutMs} is below timeoutMs (${resolved.timeoutMs}); expected ≥ it`,
+      );
     }
     if (resolved.retry.maxBackoffMs < resolved.retry.initialBackoffMs) {
       problems.push(`services.${name}.retry.maxBackoffMs: is below initialBackoffMs; expected ≥ it`);
@@ -207,7 +219,12 @@ export function parseRoutes(text: string | null, env: GatewayEnv, source: string
   const routes: RouteConfig[] = (file.routes ?? []).map((r) => ({
     path: normaliseMount(r.path),
     service: r.service,
-    rewrite: r.rewrite === undefined ? normaliseMount(r.path) : normaliseMount(r.rewrite) === '/' ? '' : normaliseMount(r.rewrite),
+    rewrite:
+      r.rewrite === undefined
+        ? normaliseMount(r.path)
+        : normaliseMount(r.rewrite) === '/'
+          ? ''
+          : normaliseMount(r.rewrite),
   }));
 
   if (env.upstreamUrl) {
@@ -249,7 +266,10 @@ export function loadRoutes(env: GatewayEnv): RoutesConfig {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' && !explicit) text = null;
-    else throw new ConfigError([`GATEWAY_CONFIG: "${path}": ${code === 'ENOENT' ? 'file does not exist' : `cannot be read (${code})`}`]);
+    else
+      throw new ConfigError([
+        `GATEWAY_CONFIG: "${path}": ${code === 'ENOENT' ? 'file does not exist' : `cannot be read (${code})`}`,
+      ]);
   }
   return parseRoutes(text, env, text === null ? null : path);
 }

@@ -19,18 +19,7 @@ export function confinePath(rest: string): PathVerdict {
   if (/%00|\0/.test(rest)) return { ok: false, reason: 'path contains a NUL byte' };
   if (/%(?![0-9a-fA-F]{2})/.test(rest)) return { ok: false, reason: 'path has a malformed percent-encoding' };
 
-  // Check pass: the most aggressive decoding any upstream might apply.
-  const suspicious = rest.replace(ENCODED_DOT, '.').replace(ENCODED_SEPARATOR, '/').replace(/\\/g, '/');
-  let depth = 0;
-  for (const raw of suspicious.split('/')) {
-    // Servlet containers (Tomcat, Jetty) drop `;params` before resolving: `..;x` counts as `..`.
-    const semi = raw.indexOf(';');
-    const seg = semi === -1 ? raw : raw.slice(0, semi);
-    if (seg === '..') {
-      if (depth === 0) return { ok: false, reason: 'path leaves the service prefix' };
-      depth--;
-    } else if (seg !== '' && seg !== '.') depth++;
-  }
+  if (climbs(rest)) return { ok: false, reason: 'path leaves the service prefix' };
 
   // Forward pass: resolve literal (or %2e-encoded) dot segments, keep everything else as sent.
   const out: string[] = [];
@@ -49,7 +38,29 @@ export function confinePath(rest: string): PathVerdict {
     }
     out.push(seg);
   }
-  return { ok: true, path: `/${out.join('/')}` };
+  const path = `/${out.join('/')}`;
+  // Resolving literal dots can join what the check saw apart (`a\\/../\\..` → `\\..`): check the result too.
+  if (climbs(path)) return { ok: false, reason: 'path leaves the service prefix' };
+  return { ok: true, path };
+}
+
+/**
+ * Check pass: would the path climb above its start under the most aggressive decoding any
+ * upstream might apply (`%2e` as dots, `%2f`/`%5c`/backslash as separators, `;params` dropped)?
+ */
+function climbs(path: string): boolean {
+  const suspicious = path.replace(ENCODED_DOT, '.').replace(ENCODED_SEPARATOR, '/').replace(/\\/g, '/');
+  let depth = 0;
+  for (const raw of suspicious.split('/')) {
+    // Servlet containers (Tomcat, Jetty) drop `;params` before resolving: `..;x` counts as `..`.
+    const semi = raw.indexOf(';');
+    const seg = semi === -1 ? raw : raw.slice(0, semi);
+    if (seg === '..') {
+      if (depth === 0) return true;
+      depth--;
+    } else if (seg !== '' && seg !== '.') depth++;
+  }
+  return false;
 }
 
 /** Joins a base path, a mount rewrite and the rest; never returns ''. */

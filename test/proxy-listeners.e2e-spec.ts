@@ -24,17 +24,29 @@ describe('MANAGEMENT_PORT set', () => {
     expect(metrics.headers['content-type']).toMatch(/^text\/plain/);
     expect(metrics.text).toContain('# TYPE gateway_http_requests_total counter');
     expect((await request(`${split.mgmtUrl}/health/live`)).status).toBe(200);
+    expect((await request(`${split.mgmtUrl}/METRICS`)).status).toBe(200);
   });
 
-  it.each(['/metrics', '/health', '/health/live', '/health/ready', '/dashboard', '/admin/breakers'])(
-    'answers %s on PORT with 404 NOT_FOUND',
-    async (path) => {
-      const res = await request(`${split.url}${path}`);
-      expect(res.status).toBe(404);
-      expect(res.headers['content-type']).toBe('application/problem+json');
-      expect(res.json()).toMatchObject({ status: 404, code: 'NOT_FOUND', requestId: res.headers['x-request-id'] });
-    },
-  );
+  it.each([
+    '/metrics',
+    '/health',
+    '/health/live',
+    '/health/ready',
+    '/dashboard',
+    '/admin/breakers',
+    // Express matches routes without case: these would reach the same controllers.
+    '/METRICS',
+    '/Metrics/',
+    '/HEALTH/live',
+    '/Health',
+    '/Dashboard',
+    '/ADMIN/breakers',
+  ])('answers %s on PORT with 404 NOT_FOUND', async (path) => {
+    const res = await request(`${split.url}${path}`);
+    expect(res.status).toBe(404);
+    expect(res.headers['content-type']).toBe('application/problem+json');
+    expect(res.json()).toMatchObject({ status: 404, code: 'NOT_FOUND', requestId: res.headers['x-request-id'] });
+  });
 
   it('serves proxied paths only on PORT', async () => {
     const proxied = await request(`${split.url}/v1/proxy/svc/ok`);

@@ -157,6 +157,13 @@ describe('routes file: reserved prefixes', () => {
     }
   });
 
+  it('compares without case, as the gateway’s own routes match', () => {
+    for (const path of ['/Health', '/METRICS/x', '/Admin', '/V1/Proxy/x', '/PROXY']) {
+      const problems = problemsOf(`${FLAKY}routes:\n  - { path: "${path}", service: flaky }\n`);
+      expect(problems).toEqual([expect.stringMatching(/^routes\[0\]\.path: ".*" overlaps the gateway's own prefix/)]);
+    }
+  });
+
   it('accepts look-alikes that are not under a reserved prefix', () => {
     for (const path of ['/healthz', '/proxyx', '/administration', '/v1/proxyz', '/api/health']) {
       expect(problemsOf(`${FLAKY}routes:\n  - { path: "${path}", service: flaky }\n`)).toEqual([]);

@@ -30,7 +30,10 @@ const instanceUrl = z.string().superRefine((value, ctx) => {
 
 const retryOnItem = z.union([z.string(), z.number()]).superRefine((value, ctx) => {
   if (parseRetryOutcome(value) === null) {
-    ctx.addIssue({ code: 'custom', message: `${JSON.stringify(value)} is not a retry outcome; expected ${RETRY_ON_FORM}` });
+    ctx.addIssue({
+      code: 'custom',
+      message: `${JSON.stringify(value)} is not a retry outcome; expected ${RETRY_ON_FORM}`,
+    });
   }
 });
 
@@ -110,16 +113,33 @@ export const RoutesFileSchema = z
       const seen = new Set<string>();
       (Array.isArray(file.routes) ? (file.routes as unknown[]) : []).forEach((route, i) => {
         if (!isMapping(route)) return;
-        if (typeof route.service === 'string' && !Object.hasOwn(services, route.service) && route.service !== 'default') {
-          ctx.addIssue({ code: 'custom', path: ['routes', i, 'service'], message: `no service named "${route.service}"` });
+        if (
+          typeof route.service === 'string' &&
+          !Object.hasOwn(services, route.service) &&
+          route.service !== 'default'
+        ) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['routes', i, 'service'],
+            message: `no service named "${route.service}"`,
+          });
         }
         if (typeof route.path !== 'string') return;
         const p = normaliseMount(route.path);
-        const clash = RESERVED_PREFIXES.find((r) => p === r || p.startsWith(`${r}/`) || r.startsWith(`${p}/`) || p === '/');
+        // Case-insensitive, as the gateway's own controllers match (Express routing).
+        const lp = p.toLowerCase();
+        const clash = RESERVED_PREFIXES.find(
+          (r) => lp === r || lp.startsWith(`${r}/`) || r.startsWith(`${lp}/`) || p === '/',
+        );
         if (clash) {
-          ctx.addIssue({ code: 'custom', path: ['routes', i, 'path'], message: `"${route.path}" overlaps the gateway's own prefix ${clash}` });
+          ctx.addIssue({
+            code: 'custom',
+            path: ['routes', i, 'path'],
+            message: `"${route.path}" overlaps the gateway's own prefix ${clash}`,
+          });
         }
-        if (seen.has(p)) ctx.addIssue({ code: 'custom', path: ['routes', i, 'path'], message: `"${route.path}" is mounted twice` });
+        if (seen.has(p))
+          ctx.addIssue({ code: 'custom', path: ['routes', i, 'path'], message: `"${route.path}" is mounted twice` });
         seen.add(p);
       });
     },

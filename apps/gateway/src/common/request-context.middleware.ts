@@ -11,9 +11,13 @@ import { type GatewayRequest, type RequestContext } from './request-context.js';
 /** Prefixes of the gateway's own endpoints (management listener when MANAGEMENT_PORT is set). */
 export const MANAGEMENT_PREFIXES = ['/health', '/metrics', '/dashboard', '/admin'] as const;
 
+/**
+ * Whether `url` reaches one of the gateway's own controllers. Case-insensitive, as Express's
+ * routing is: `/METRICS` must not slip past the listener split onto PORT.
+ */
 export function isManagementPath(url: string): boolean {
   for (const p of MANAGEMENT_PREFIXES) {
-    if (url.startsWith(p)) {
+    if (url.length >= p.length && url.slice(0, p.length).toLowerCase() === p) {
       const c = url.charCodeAt(p.length);
       if (Number.isNaN(c) || c === 47 /* / */ || c === 63 /* ? */) return true;
     }
@@ -76,7 +80,11 @@ export class RequestContextMiddleware implements NestMiddleware {
       this.finish(req, res, url);
     });
     if (url.length > MAX_URL_BYTES) {
-      writeProblem(res, new GatewayError('URI_TOO_LONG', `request-target longer than ${MAX_URL_BYTES} bytes`), ctx.requestId);
+      writeProblem(
+        res,
+        new GatewayError('URI_TOO_LONG', `request-target longer than ${MAX_URL_BYTES} bytes`),
+        ctx.requestId,
+      );
       return;
     }
     if (this.split && own !== management) {

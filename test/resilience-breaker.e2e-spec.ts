@@ -1,6 +1,5 @@
 // Circuit breakers end to end (CONTRACT §4): real gateway, real flaky-upstream processes, real sockets.
 // Upstream hits are read from the upstreams' own counters (GET /__chaos), never from the gateway.
-import { jest } from '@jest/globals';
 import { type FlakyProc, type GatewayProc, request, startFlaky, startGateway } from './helpers/index.js';
 import {
   breaker,
@@ -12,9 +11,6 @@ import {
   summary,
   waitForState,
 } from './resilience.helpers.js';
-
-// Process start-up is slow on a busy machine; the tests themselves take milliseconds to ~1.5 s.
-jest.setTimeout(20_000);
 
 const NO_RETRY = { maxRetries: 0 };
 const HALF_OPEN_RESET_MS = 300;

@@ -1,11 +1,7 @@
 // Retries end to end (CONTRACT §3 "the last try decides", §4 retry, backoff, deadline, budget, Retry-After):
 // real gateway, real flaky-upstream processes; upstream hits are the upstreams' own counts.
-import { jest } from '@jest/globals';
 import { type FlakyProc, freePort, type GatewayProc, request, startFlaky, startGateway } from './helpers/index.js';
 import { GATEWAY_ENV, hits, metric, problemCode } from './resilience.helpers.js';
-
-// Process start-up is slow on a busy machine; the tests themselves take milliseconds to ~1.5 s.
-jest.setTimeout(20_000);
 
 /** Breakers that never open in these tests: only retries are under test here. */
 const NEVER_OPEN = { failureThreshold: 1000 };

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { GATEWAY_ENV, type GatewayEnv } from '@app/config';
-import { UpstreamFailure } from '../common/gateway-error.js';
+import { GATEWAY_ENV, type GatewayEnv, type InstanceConfig } from '@app/config';
+import { GatewayError, UpstreamFailure } from '../common/gateway-error.js';
 import { type Exchange, type GatewayRequest } from '../common/request-context.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { BreakerRegistry } from '../resilience/breaker-registry.service.js';
@@ -35,13 +35,34 @@ export class ProxyService {
   }
 
   async attempt(req: GatewayRequest): Promise<UpstreamResponse> {
+    const exchange = await this.exchange(req);
+    const service = req.bw.target!.service;
+    // Round robin over instances whose circuit lets a request through; a retry prefers one not tried yet.
+    // A half-open circuit may still refuse, sending nothing, when another replica holds the fleet's
+    // trial lease: then the next usable instance takes the try.
+    const refused = new Set<string>();
+    const usable = (inst: InstanceConfig): boolean => !refused.has(inst.id) && this.breakers.usable(inst);
+    for (;;) {
+      const instance = this.balancer.pick(service, exchange.tried, usable);
+      if (!instance) throw this.breakers.allOpenError(service);
+      try {
+        return await this.tryInstance(req, exchange, instance);
+      } catch (err) {
+        if (!(err instanceof GatewayError && err.code === 'CIRCUIT_OPEN')) throw err;
+        refused.add(instance.id);
+      }
+    }
+  }
+
+  /** One try on one instance, through its breaker. @throws GatewayError CIRCUIT_OPEN when the breaker sent nothing */
+  private async tryInstance(
+    req: GatewayRequest,
+    exchange: Exchange,
+    instance: InstanceConfig,
+  ): Promise<UpstreamResponse> {
     const ctx = req.bw;
     const target = ctx.target!;
-    const exchange = await this.exchange(req);
     const service = target.service;
-    // Round robin over instances whose circuit lets a request through; a retry prefers one not tried yet.
-    const instance = this.balancer.pick(service, exchange.tried, this.breakers.usable);
-    if (!instance) throw this.breakers.allOpenError(service);
     exchange.tried.push(instance.id);
     ctx.instance = instance;
     const breaker = this.breakers.get(instance.id)!;
@@ -67,11 +88,19 @@ export class ProxyService {
         if (!ctx.clientGone.aborted) breaker.recordLateFailure(res.body);
       });
       const s = res.status;
-      this.metrics.recordUpstream(service.name, instance.hostPort, s >= 500 ? 'http_5xx' : s >= 400 ? 'http_4xx' : 'success');
+      this.metrics.recordUpstream(
+        service.name,
+        instance.hostPort,
+        s >= 500 ? 'http_5xx' : s >= 400 ? 'http_4xx' : 'success',
+      );
       return res;
     } catch (err) {
       if (err instanceof UpstreamFailure) {
-        this.metrics.recordUpstream(service.name, instance.hostPort, err.kind === 'timeout' ? 'timeout' : 'connect_failure');
+        this.metrics.recordUpstream(
+          service.name,
+          instance.hostPort,
+          err.kind === 'timeout' ? 'timeout' : 'connect_failure',
+        );
       }
       throw err;
     }

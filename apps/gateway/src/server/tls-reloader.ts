@@ -28,13 +28,16 @@ export function loadTlsMaterial(files: TlsFiles): TlsMaterial {
   try {
     new X509Certificate(cert);
   } catch (err) {
-    throw new Error(`TLS_CERT_FILE: "${files.certFile}": not a PEM certificate (${(err as Error).message})`);
+    throw new Error(`TLS_CERT_FILE: "${files.certFile}": not a PEM certificate (${(err as Error).message})`, {
+      cause: err,
+    });
   }
   try {
     createSecureContext({ cert, key });
   } catch (err) {
     throw new Error(
       `TLS_KEY_FILE: "${files.keyFile}": not a private key matching TLS_CERT_FILE (${(err as Error).message})`,
+      { cause: err },
     );
   }
   return { cert, key };
@@ -47,6 +50,7 @@ function readNamed(variable: string, path: string): Buffer {
     const code = (err as NodeJS.ErrnoException).code;
     throw new Error(
       `${variable}: "${path}": ${code === 'ENOENT' ? 'file does not exist' : `cannot be read (${code})`}`,
+      { cause: err },
     );
   }
 }

@@ -55,8 +55,8 @@ describe('RedisService', () => {
     await until(redis, true);
     expect(states).toEqual([true]);
     const ms = await redis.ping();
+    expect(typeof ms).toBe('number');
     expect(ms).toBeGreaterThan(0);
-    expect(ms).toBeLessThan(200);
   });
 
   it('starts degraded when Redis is down (one "down"), then comes up by itself when it appears', async () => {
@@ -72,13 +72,13 @@ describe('RedisService', () => {
 
   it('goes down once when Redis is killed, fails commands at once meanwhile, and recovers on restart', async () => {
     const server = await startRedis();
-    const { redis, states } = service(server.url);
+    const { redis, states } = service(server.url, { commandTimeoutMs: 2000 });
     await until(redis, true);
     await server.kill();
     await until(redis, false, 2000);
     const start = performance.now();
     await expect((redis.client as Redis).get('bw:x')).rejects.toThrow();
-    expect(performance.now() - start).toBeLessThan(100); // no offline queue: no waiting for the timeout
+    expect(performance.now() - start).toBeLessThan(1000); // no offline queue: no waiting for the 2 s timeout
     await new Promise((r) => setTimeout(r, 300)); // reconnect attempts must not repeat "down"
     expect(states).toEqual([true, false]);
     await server.restart();

@@ -27,7 +27,7 @@ describe('FallbackRateLimitStore', () => {
     local = new MemoryTokenBucketStore();
     const shared = new RedisTokenBucketStore(redis);
     shared.onModuleInit();
-    store = new FallbackRateLimitStore(shared, local, redis, 300);
+    store = new FallbackRateLimitStore(shared, local, redis, 1000);
     await until(() => redis.up);
   });
   afterEach(() => redis.onApplicationShutdown());
@@ -53,7 +53,7 @@ describe('FallbackRateLimitStore', () => {
     await until(() => !redis.up);
     const start = performance.now();
     const during = await Promise.all(Array.from({ length: 20 }, () => store.take('k', p)));
-    expect(performance.now() - start).toBeLessThan(100);
+    expect(performance.now() - start).toBeLessThan(500); // well under one command timeout
     expect(during.every((d) => d.allowed)).toBe(true);
     expect(local.size).toBe(1); // per-replica bucket: starts full
     expect(during.at(-1)!.remaining).toBe(80);
@@ -75,8 +75,8 @@ describe('FallbackRateLimitStore', () => {
       const second = await store.take('h', p);
       const t2 = performance.now();
       expect(first.allowed && second.allowed).toBe(true);
-      expect(t1 - t0).toBeLessThan(150 + 200); // the command timeout, and not much more
-      expect(t2 - t1).toBeLessThan(20); // in cooldown (or the heartbeat saw it): local at once
+      expect(t1 - t0).toBeLessThan(500 + 400); // the command timeout, and not much more
+      expect(t2 - t1).toBeLessThan(250); // in cooldown (or the heartbeat saw it): local, no second timeout
       expect(store.usingLocal).toBe(true);
     } finally {
       server.resume();

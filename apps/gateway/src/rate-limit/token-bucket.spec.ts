@@ -19,7 +19,7 @@ const policy = (capacity: number, refillPerSecond: number): RateLimitPolicy => (
 
 /** A connected RedisService (standalone or cluster), shut down after the file. */
 async function connect(url: string, cluster: boolean): Promise<RedisService> {
-  const redis = new RedisService({ url, cluster, keyPrefix: 'spec:', commandTimeoutMs: 1000 });
+  const redis = new RedisService({ url, cluster, keyPrefix: 'spec:', commandTimeoutMs: 5000 });
   let timer: NodeJS.Timeout | undefined;
   const up = new Promise<void>((resolve, reject) => {
     redis.onStateChange((u) => u && resolve());

@@ -456,6 +456,34 @@ describe('upstream failures', () => {
     expect((await request(`${gw.url}/v1/proxy/slow/slow?ms=5`)).status).toBe(200);
   });
 
+  it('a client that uploads slowly is not an upstream timeout: the per-try clock starts once the body is sent', async () => {
+    async function* trickle(): AsyncGenerator<Uint8Array> {
+      for (let i = 0; i < 8; i++) {
+        yield Buffer.alloc(1000, 'z');
+        await sleep(60); // 480 ms in all, over the service's 150 ms per-try timeout
+      }
+    }
+    const res = await request(`${gw.url}/v1/proxy/slow/upload`, { method: 'POST', body: trickle() });
+    expect(res.status).toBe(200);
+    expect(res.json()).toMatchObject({ bytes: 8000 });
+  });
+
+  it('after a slow upload, the per-try timeout still runs: an upstream that then never answers → 504', async () => {
+    async function* trickle(): AsyncGenerator<Uint8Array> {
+      for (let i = 0; i < 4; i++) {
+        yield Buffer.alloc(1000, 'z');
+        await sleep(60);
+      }
+    }
+    const start = performance.now();
+    const res = await request(`${gw.url}/v1/proxy/slow/hang`, { method: 'GET', body: trickle() });
+    const ms = performance.now() - start;
+    expect(res.status).toBe(504);
+    expectProblem(res, 'UPSTREAM_TIMEOUT');
+    expect(ms).toBeGreaterThanOrEqual(240 + 140);
+    expect(ms).toBeLessThan(2000);
+  });
+
   it('connection refused → 502 UPSTREAM_UNAVAILABLE', async () => {
     const res = await request(`${gw.url}/v1/proxy/dead/ok`);
     expect(res.status).toBe(502);

@@ -74,8 +74,21 @@ export class Forwarder implements OnApplicationShutdown {
     const ac = new AbortController();
     const onGone = (): void => ac.abort(ctx.clientGone.reason);
     ctx.clientGone.addEventListener('abort', onGone, { once: true });
-    const tryLimited = opts.timeoutMs < remaining;
-    let timer = setTimeout(() => ac.abort(tryLimited ? TRY_TIMEOUT : DEADLINE), Math.min(opts.timeoutMs, remaining));
+    // The per-try clock measures the upstream, so it starts once the request body is sent: a client
+    // that uploads slowly is not the upstream being slow (nor a breaker failure). Until then, only
+    // the total deadline runs.
+    let timer: NodeJS.Timeout | undefined;
+    let headersIn = false;
+    const startTryClock = (): void => {
+      if (headersIn) return;
+      clearTimeout(timer);
+      const left = opts.deadline - Date.now();
+      const tryLimited = opts.timeoutMs < left;
+      timer = setTimeout(
+        () => ac.abort(tryLimited ? TRY_TIMEOUT : DEADLINE),
+        Math.max(0, Math.min(opts.timeoutMs, left)),
+      );
+    };
 
     const body = opts.body;
     let payload: Dispatcher.DispatchOptions['body'] = undefined;
@@ -87,7 +100,9 @@ export class Forwarder implements OnApplicationShutdown {
       body.consumed = true;
       payload = body.stream;
       contentLength = body.length;
-    }
+      timer = setTimeout(() => ac.abort(DEADLINE), remaining);
+      body.stream.once('end', startTryClock);
+    } else startTryClock();
     const headers = upstreamRequestHeaders(req.headers, {
       clientIp: ctx.clientIp,
       proto: (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http',
@@ -110,6 +125,7 @@ export class Forwarder implements OnApplicationShutdown {
         bodyTimeout: opts.timeoutMs,
       });
       // Headers are in: from now on only the total deadline bounds the exchange.
+      headersIn = true;
       clearTimeout(timer);
       const left = opts.deadline - Date.now();
       timer = setTimeout(() => ac.abort(DEADLINE), Math.max(left, 0));
@@ -123,6 +139,7 @@ export class Forwarder implements OnApplicationShutdown {
       res.body.once('error', release);
       return { status: res.statusCode, headers: res.headers, body: res.body, instance };
     } catch (err) {
+      headersIn = true;
       clearTimeout(timer);
       ctx.clientGone.removeEventListener('abort', onGone);
       throw classify(err, ac.signal, instance);

@@ -524,3 +524,21 @@ describe('client disconnects', () => {
     await eventually(async () => (await a.counts()).aborted === 1);
   });
 });
+
+describe('behind a trusted proxy (TRUST_PROXY)', () => {
+  let trusting: GatewayProc;
+  beforeAll(async () => {
+    trusting = await startGateway({
+      routes: { services: { one: { instances: [a.url], retry: { maxRetries: 0 } } } },
+      env: { RATE_LIMIT_ENABLED: 'false', TRUST_PROXY: 'loopback', LOG_LEVEL: 'warn', SHUTDOWN_DRAIN_MS: '200' },
+    });
+  }, 20_000);
+
+  it('X-Forwarded-For gets the address of the peer appended, not the client address it computed', async () => {
+    // The load balancer at 127.0.0.1 (trusted) says the client is 203.0.113.7.
+    const echo = (
+      await request(`${trusting.url}/v1/proxy/one/echo/xff`, { headers: { 'x-forwarded-for': '203.0.113.7' } })
+    ).json<Echo>();
+    expect(echo.headers['x-forwarded-for']).toBe('203.0.113.7, 127.0.0.1');
+  });
+});

@@ -104,7 +104,8 @@ export class Forwarder implements OnApplicationShutdown {
       body.stream.once('end', startTryClock);
     } else startTryClock();
     const headers = upstreamRequestHeaders(req.headers, {
-      clientIp: ctx.clientIp,
+      // Each hop appends its peer: the socket's address, not the client address computed from the chain.
+      clientIp: req.socket.remoteAddress ?? ctx.clientIp,
       proto: (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http',
       requestId: ctx.requestId,
       consumer: opts.consumer,

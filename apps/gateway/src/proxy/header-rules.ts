@@ -29,6 +29,10 @@ function connectionTokens(value: string | string[] | undefined): Set<string> | n
 }
 
 export interface ForwardedFacts {
+  /**
+   * The address this hop received the request from, appended to X-Forwarded-For: the socket's peer,
+   * not the client address computed from the chain with TRUST_PROXY.
+   */
   readonly clientIp: string;
   readonly proto: 'http' | 'https';
   readonly requestId: string;
@@ -47,7 +51,10 @@ export interface ForwardedFacts {
  * `Connection`), minus the gateway's credential and any client-sent `X-Consumer-Name`; plus
  * `X-Forwarded-*`, `X-Request-Id` and the verified `X-Consumer-Name`.
  */
-export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, facts: ForwardedFacts): Record<string, string | string[]> {
+export function upstreamRequestHeaders(
+  incoming: IncomingHttpHeaders,
+  facts: ForwardedFacts,
+): Record<string, string | string[]> {
   const named = connectionTokens(incoming.connection);
   const out: Record<string, string | string[]> = {};
   for (const name in incoming) {

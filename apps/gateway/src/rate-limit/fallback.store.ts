@@ -9,7 +9,7 @@ export const FALLBACK_COOLDOWN_MS = 1000;
  * Redis while it is up, this replica's memory buckets at once when it is not: no request
  * waits on or fails because of Redis. "Not up" is the connection state ({@link RedisService.up},
  * which a heartbeat keeps honest) or a call that just failed or timed out (then local for
- * {@link FALLBACK_COOLDOWN_MS}). Back to Redis by itself when it answers again.
+ * {@link FALLBACK_COOLDOWN_MS}, or until Redis reports up again). Back to Redis by itself.
  */
 export class FallbackRateLimitStore extends RateLimitStore {
   private localUntil = 0;
@@ -17,10 +17,14 @@ export class FallbackRateLimitStore extends RateLimitStore {
   constructor(
     private readonly shared: RateLimitStore,
     private readonly local: RateLimitStore,
-    private readonly redis: Pick<RedisService, 'up'>,
+    private readonly redis: Pick<RedisService, 'up' | 'onStateChange'>,
     private readonly cooldownMs = FALLBACK_COOLDOWN_MS,
   ) {
     super();
+    // A connection that has just become ready (or answers the heartbeat again) ends the cooldown.
+    redis.onStateChange((up) => {
+      if (up) this.localUntil = 0;
+    });
   }
 
   /** Whether takes go to the local store now. */

@@ -448,7 +448,7 @@ describe('upstream failures', () => {
     expect(res.status).toBe(504);
     expectProblem(res, 'UPSTREAM_TIMEOUT');
     expect(ms).toBeGreaterThanOrEqual(140);
-    expect(ms).toBeLessThan(1500);
+    expect(ms).toBeLessThan(3000); // well under the 5 s default: the service's 150 ms applies
   });
 
   it('per-try timeout → 504 (an upstream slower than timeoutMs); a faster one passes', async () => {
@@ -481,7 +481,7 @@ describe('upstream failures', () => {
     expect(res.status).toBe(504);
     expectProblem(res, 'UPSTREAM_TIMEOUT');
     expect(ms).toBeGreaterThanOrEqual(240 + 140);
-    expect(ms).toBeLessThan(2000);
+    expect(ms).toBeLessThan(3000);
   });
 
   it('connection refused → 502 UPSTREAM_UNAVAILABLE', async () => {

@@ -14,6 +14,7 @@ import {
 
 const NO_RETRY = { maxRetries: 0 };
 const HALF_OPEN_RESET_MS = 300;
+const TRIAL_MS = 800; // every concurrent request arrives while the trial runs, even on a busy machine
 
 let f1: FlakyProc;
 let f2: FlakyProc;
@@ -34,7 +35,7 @@ beforeAll(async () => {
         // Short reset: goes half-open in the test.
         brk: {
           instances: [f1.url],
-          timeoutMs: 1000,
+          timeoutMs: 2000,
           retry: NO_RETRY,
           circuitBreaker: {
             failureThreshold: 3,
@@ -42,6 +43,13 @@ beforeAll(async () => {
             halfOpenMaxRequests: 1,
             successThreshold: 2,
           },
+        },
+        // Re-opens for a whole second: time enough to check it fails fast.
+        reo: {
+          instances: [f1.url],
+          timeoutMs: 300,
+          retry: NO_RETRY,
+          circuitBreaker: { failureThreshold: 2, resetTimeoutMs: 1000, halfOpenMaxRequests: 1, successThreshold: 1 },
         },
         duo: {
           instances: [f1.url, f2.url],
@@ -154,7 +162,7 @@ describe('half-open', () => {
     await openBrk();
     await waitForState(gw, 'brk', f1, 'HALF_OPEN', 3000);
     await f1.resetCounts();
-    const answers = await Promise.all(Array.from({ length: 50 }, () => get('brk', '/slow?ms=300')));
+    const answers = await Promise.all(Array.from({ length: 50 }, () => get('brk', `/slow?ms=${TRIAL_MS}`)));
     const ok = answers.filter((r) => r.status === 200);
     const refused = answers.filter((r) => r.status === 503 && problemCode(r) === 'CIRCUIT_OPEN');
     expect(ok).toHaveLength(1);
@@ -176,29 +184,27 @@ describe('half-open', () => {
   });
 
   it('a failed trial re-opens it and the wait starts again', async () => {
-    await openBrk();
-    await waitForState(gw, 'brk', f1, 'HALF_OPEN', 3000);
+    for (let i = 0; i < 2; i++) expect((await get('reo', '/fail?status=500')).status).toBe(500);
+    await waitForState(gw, 'reo', f1, 'HALF_OPEN', 3000);
     await f1.chaos({ down: true });
     await f1.resetCounts();
-    const trial = await get('brk', '/ok');
+    const trial = await get('reo', '/ok');
     expect(trial.status).toBe(503);
     expect(problemCode(trial)).toBeUndefined(); // the upstream's 503, not the gateway's
-    const b = await breaker(gw, 'brk', f1);
+    const b = await breaker(gw, 'reo', f1);
     expect(b.state).toBe('OPEN');
-    expect(Date.parse(b.nextTrialAt!)).toBeGreaterThan(Date.now());
-    const labels = { service: 'brk', upstream: f1.hostPort };
+    const nextTrialAt = Date.parse(b.nextTrialAt!);
+    expect(nextTrialAt).toBeGreaterThan(Date.now());
+    const labels = { service: 'reo', upstream: f1.hostPort };
     expect(await metric(gw, 'gateway_circuit_transitions_total', { ...labels, from: 'half_open', to: 'open' })).toBe(1);
 
-    const fast = await get('brk', '/ok');
+    await f1.chaos({ down: false }); // healthy again: only the re-opened circuit keeps requests away
+    const sentAt = Date.now();
+    const fast = await get('reo', '/ok');
+    expect(sentAt).toBeLessThan(nextTrialAt);
     expect(problemCode(fast)).toBe('CIRCUIT_OPEN');
     expect(await hits(f1)).toBe(1);
-
-    // Healthy again: the next trials (two, successThreshold 2) close it.
-    await f1.chaos({ down: false });
-    await waitForState(gw, 'brk', f1, 'HALF_OPEN', 3000);
-    expect((await get('brk', '/ok')).status).toBe(200);
-    expect((await get('brk', '/ok')).status).toBe(200);
-    expect((await breaker(gw, 'brk', f1)).state).toBe('CLOSED');
+    await resetBreakers(gw, 'reo');
   });
 });
 

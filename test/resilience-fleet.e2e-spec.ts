@@ -35,13 +35,13 @@ beforeAll(async () => {
     services: {
       fleet: {
         instances: [flaky.url],
-        timeoutMs: 1000,
+        timeoutMs: 2000,
         retry: { maxRetries: 0 },
         circuitBreaker: { failureThreshold: 3, resetTimeoutMs: 500, halfOpenMaxRequests: 1, successThreshold: 1 },
       },
       lease: {
         instances: [flaky.url, other.url],
-        timeoutMs: 1000,
+        timeoutMs: 2000,
         retry: { maxRetries: 0 },
         circuitBreaker: { failureThreshold: 1, resetTimeoutMs: 400, halfOpenMaxRequests: 1, successThreshold: 1 },
       },
@@ -53,7 +53,9 @@ beforeAll(async () => {
       },
     },
   };
-  const env = { ...GATEWAY_ENV, REDIS_URL: redis.url };
+  // A command slower than REDIS_COMMAND_TIMEOUT_MS makes a gateway decide alone (by design); on a busy
+  // test machine 250 ms is not enough to keep Redis "up" through a burst of 50 requests.
+  const env = { ...GATEWAY_ENV, REDIS_URL: redis.url, REDIS_COMMAND_TIMEOUT_MS: '1000' };
   [a, b] = await Promise.all([
     startGateway({ routes, env, waitReady: true }),
     startGateway({ routes, env, waitReady: true }),
@@ -104,11 +106,20 @@ describe('two gateways, one Redis', () => {
     }
     await Promise.all([a, b].map((gw) => waitForState(gw, 'fleet', flaky, 'HALF_OPEN', 3000)));
     await flaky.resetCounts();
-    // The trial takes 400 ms: every other request arrives while it runs.
+    // The trial takes 1.5 s: every other request is answered while it runs, even on a busy machine.
+    const t0 = Date.now();
     const answers = await Promise.all(
-      Array.from({ length: 50 }, (_, i) => get(i % 2 === 0 ? a : b, 'fleet', '/slow?ms=400')),
+      Array.from({ length: 50 }, (_, i) =>
+        get(i % 2 === 0 ? a : b, 'fleet', '/slow?ms=1500').then((r) => ({ ...r, ms: Date.now() - t0 })),
+      ),
     );
-    expect(answers.filter((r) => r.status === 200)).toHaveLength(1);
+    const trials = answers.filter((r) => r.status === 200);
+    const lost = [a, b].map((gw) => gw.logs().filter((l) => l.event === 'redis_lost').length);
+    expect({ trials: trials.length, at: trials.map((r) => r.ms), lost }).toEqual({
+      trials: 1,
+      at: [expect.any(Number)],
+      lost: [0, 0],
+    });
     expect(answers.filter((r) => problemCode(r) === 'CIRCUIT_OPEN')).toHaveLength(49);
     expect(await hits(flaky, '/slow')).toBe(1);
     // The trial succeeded: closed on the gateway that ran it and, through Redis, on the other.
@@ -125,8 +136,8 @@ describe('two gateways, one Redis', () => {
     await Promise.all([a, b].map((gw) => waitForState(gw, 'lease', flaky, 'HALF_OPEN', 3000)));
     await Promise.all([flaky.resetCounts(), other.resetCounts()]);
     // Two slow requests through A: one is the fleet's trial on `flaky`, the other goes to `other`.
-    const slow = Promise.all([get(a, 'lease', '/slow?ms=600'), get(a, 'lease', '/slow?ms=600')]);
-    await waitUntil('the trial to start', async () => (await hits(flaky, '/slow')) === 1, 500);
+    const slow = Promise.all([get(a, 'lease', '/slow?ms=1200'), get(a, 'lease', '/slow?ms=1200')]);
+    await waitUntil('the trial to start', async () => (await hits(flaky, '/slow')) === 1, 1000);
     // Meanwhile B's round robin must not answer 503 for the instance whose trial A holds.
     for (let i = 0; i < 6; i++) {
       const res = await get(b, 'lease', '/ok');

@@ -186,7 +186,7 @@ describe('backoff and the total deadline', () => {
     const res = await request(url('deadline', '/ok'));
     const elapsed = Date.now() - start;
     expect(res.status).toBe(503); // the last try's own answer
-    expect(elapsed).toBeLessThanOrEqual(300 + 150);
+    expect(elapsed).toBeLessThanOrEqual(300 + 250); // the deadline plus room for a busy machine
     const tries = await hits(f1);
     expect(tries).toBeGreaterThanOrEqual(1);
     expect(tries).toBeLessThanOrEqual(6);
@@ -199,7 +199,7 @@ describe('backoff and the total deadline', () => {
     expect(res.status).toBe(504);
     expect(problemCode(res)).toBe('UPSTREAM_TIMEOUT');
     expect(elapsed).toBeGreaterThanOrEqual(200);
-    expect(elapsed).toBeLessThanOrEqual(300 + 150);
+    expect(elapsed).toBeLessThanOrEqual(300 + 250); // the deadline plus room for a busy machine
   });
 });
 

@@ -1,4 +1,4 @@
-import { type DynamicModule, type MiddlewareConsumer, Module, type NestModule, RequestMethod } from '@nestjs/common';
+import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { ConfigModule, type GatewayConfig } from '@app/config';
 import { type Logger, LoggingModule } from '@app/logging';
@@ -19,7 +19,7 @@ import { RoutingModule } from './routing/routing.module.js';
 
 /** Wires the feature modules; the proxy's catch-all is imported last so own endpoints match first. */
 @Module({})
-export class AppModule implements NestModule {
+export class AppModule {
   static forRoot(config: GatewayConfig, logger: Logger): DynamicModule {
     return {
       module: AppModule,
@@ -40,11 +40,10 @@ export class AppModule implements NestModule {
         DashboardModule,
         ProxyModule,
       ],
-      providers: [{ provide: APP_FILTER, useClass: ProblemFilter }],
+      // RequestContextMiddleware is mounted by bootstrap.ts on the Express app itself, ahead of
+      // routing: a path Express cannot decode (`%zz`) is still logged and counted.
+      providers: [{ provide: APP_FILTER, useClass: ProblemFilter }, RequestContextMiddleware],
     };
   }
 
-  configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(RequestContextMiddleware).forRoutes({ path: '{*path}', method: RequestMethod.ALL });
-  }
 }

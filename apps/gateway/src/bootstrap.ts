@@ -6,6 +6,8 @@ import { type Server as TlsServer } from 'node:tls';
 import { type GatewayConfig } from '@app/config';
 import { type Logger, NestPinoLogger } from '@app/logging';
 import { AppModule } from './app.module.js';
+import { RequestContextMiddleware } from './common/request-context.middleware.js';
+import { type GatewayRequest } from './common/request-context.js';
 import { GatewayEvents } from './events/gateway-events.service.js';
 import { ShutdownState } from './health/shutdown-state.service.js';
 import { closeServer, createListeners, listen, type Listeners } from './server/listeners.js';
@@ -37,6 +39,9 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       abortOnError: false,
     },
   );
+  // The first step of every request, mounted before Nest's routes so it sees every request.
+  const context = app.get(RequestContextMiddleware);
+  expressApp.use((req, res, next) => context.use(req as unknown as GatewayRequest, res, next));
   await app.init();
 
   const listeners = createListeners(env, expressApp, tls);

@@ -1,7 +1,5 @@
 import { ConfigError, loadConfig } from '@app/config';
 import { createLogger } from '@app/logging';
-import { startGateway } from './bootstrap.js';
-import { RoutesReloader } from './routing/routes-reloader.service.js';
 
 /* The edge: the only place that reads process.env (through loadConfig) and handles signals. */
 
@@ -16,6 +14,10 @@ try {
   throw err;
 }
 
+// Nest and the app are loaded only once the configuration is known to be valid: a bad
+// variable is reported at once, not after the framework has loaded.
+const { startGateway } = await import('./bootstrap.js');
+const { RoutesReloader } = await import('./routing/routes-reloader.service.js');
 const logger = createLogger({ level: config.env.logLevel });
 const gateway = await startGateway(config, logger).catch((err: unknown) => {
   process.stderr.write(`start-up failed: ${(err as Error).message}\n`);

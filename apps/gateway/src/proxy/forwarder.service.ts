@@ -106,7 +106,8 @@ export class Forwarder implements OnApplicationShutdown {
     const headers = upstreamRequestHeaders(req.headers, {
       // Each hop appends its peer: the socket's address, not the client address computed from the chain.
       clientIp: req.socket.remoteAddress ?? ctx.clientIp,
-      proto: (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http',
+      // Express's `protocol` honours X-Forwarded-Proto only from a trusted proxy (TRUST_PROXY).
+      proto: (req as { protocol?: string }).protocol === 'https' ? 'https' : 'http',
       requestId: ctx.requestId,
       consumer: opts.consumer,
       stripApiKey: opts.stripApiKey,

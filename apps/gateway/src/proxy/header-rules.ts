@@ -85,6 +85,8 @@ export function clientResponseHeaders(upstream: Record<string, string | string[]
     const value = upstream[name];
     if (value === undefined) continue;
     if (HOP_BY_HOP.has(name) || named?.has(name)) continue;
+    // The gateway's request id is the one the client gets back (the upstream saw it too).
+    if (name === 'x-request-id') continue;
     out[name] = value;
   }
   return out;

@@ -139,12 +139,14 @@ export class DashboardStream implements OnApplicationShutdown {
         this.closeAll();
         return;
       }
+      // Counts ticks run: a timer left running with nobody watching would show here.
+      const seq = ++this.seq;
       const totals = await readTotals();
       const sample = this.baseline ? sampleBetween(this.baseline, totals) : null;
       this.baseline = totals;
       if (sample) this.push(sample);
       if (this.clients.size === 0) return;
-      this.last = await this.snapshots.compose(++this.seq, sample, this.clients.size);
+      this.last = await this.snapshots.compose(seq, sample, this.clients.size);
       this.broadcast('snapshot', JSON.stringify(this.last));
       if (++this.ticks % HEARTBEAT_TICKS === 0) this.write(': heartbeat\n\n');
     } catch (err) {

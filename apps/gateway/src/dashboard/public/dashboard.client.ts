@@ -17,7 +17,7 @@ export const DASHBOARD_JS = String.raw`(function () {
   var KIND = { breaker_transition: 'Breaker', config_reload: 'Reload', redis_lost: 'Redis', redis_recovered: 'Redis', shutdown_started: 'Shutdown', drill: 'Test', stream: 'Dashboard' };
   var SPECS = {
     rps: { series: [['Requests', 'rps']], unit: '/s', digits: 1 },
-    errors: { series: [['5xx', 'errorPct']], unit: ' %', digits: 1, max: 100 },
+    errors: { series: [['5xx', 'errorPct']], unit: ' %', digits: 1, suggestedMax: 10 },
     latency: { series: [['p50', 'p50Ms'], ['p99', 'p99Ms']], unit: ' ms', digits: 1 },
     retries: { series: [['Retries', 'retries']], unit: '/s', digits: 1 },
     ratelimit: { series: [['Allowed', 'allowed'], ['Blocked', 'blocked']], unit: '/s', digits: 1 },
@@ -191,9 +191,13 @@ export const DASHBOARD_JS = String.raw`(function () {
       r.state = stateName(e.to);
       r.deadline = r.state === 'OPEN' ? performance.now() + r.resetMs : null;
       if (r.state === 'CLOSED') r.failures = 0;
+      // Opened from CLOSED: the threshold was reached (the next snapshot has the exact count).
+      if (r.state === 'OPEN' && stateName(e.from) === 'CLOSED') r.failures = Math.max(r.failures, r.threshold);
     });
     drawRows();
-    pushState(id, Date.parse(e.at), stateName(e.to), true);
+    var t = Date.parse(e.at);
+    if (stateChart && t > stateChart.options.scales.x.max) stateChart.options.scales.x.max = t;
+    pushState(id, t, stateName(e.to), true);
   }
 
   function drawRows() {
@@ -248,7 +252,7 @@ export const DASHBOARD_JS = String.raw`(function () {
       var datasets = spec.series.map(function (s, i) {
         return {
           label: s[0], data: [], borderColor: colors[i], backgroundColor: colors[i], borderWidth: 2,
-          borderDash: DASHES[i], pointRadius: 0, tension: 0, spanGaps: false
+          borderDash: DASHES[i], pointRadius: 0, tension: 0, spanGaps: false, clip: 4
         };
       });
       charts[id] = new Chart($('c-' + id), {
@@ -261,7 +265,7 @@ export const DASHBOARD_JS = String.raw`(function () {
             legend: { display: spec.series.length > 1, labels: { boxWidth: 26, boxHeight: 2 } },
             tooltip: { callbacks: { title: function (items) { return items.length ? clock(items[0].parsed.x) : ''; } } }
           },
-          scales: { x: timeAxis(), y: { beginAtZero: true, max: spec.max, ticks: { maxTicksLimit: 5 } } }
+          scales: { x: timeAxis(), y: { beginAtZero: true, suggestedMax: spec.suggestedMax, ticks: { maxTicksLimit: 5 } } }
         }
       });
     });
@@ -343,7 +347,7 @@ export const DASHBOARD_JS = String.raw`(function () {
       var n = sets.length;
       var color = n % 2 === 0 ? cssVar('--s1') : cssVar('--s2');
       ds = { bwId: id, label: id, data: [], stepped: true, borderColor: color, backgroundColor: color, borderWidth: 2,
-             borderDash: DASHES[n % DASHES.length], pointRadius: 0, bwOffset: ((n % 5) - 2) * 0.04 };
+             borderDash: DASHES[n % DASHES.length], pointRadius: 0, clip: 4, bwOffset: ((n % 5) - 2) * 0.04 };
       sets.push(ds);
     }
     ds.data.push({ x: t, y: LEVEL[state] + ds.bwOffset });

@@ -1,8 +1,9 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
-import { type IncomingMessage, type ServerResponse } from 'node:http';
+import { type ServerResponse } from 'node:http';
 import { LOGGER, type Logger } from '@app/logging';
 import { GatewayError } from '../common/gateway-error.js';
 import { writeProblem } from '../common/problem.filter.js';
+import { type GatewayRequest } from '../common/request-context.js';
 import { GatewayEvents, type StampedEvent } from '../events/gateway-events.service.js';
 import { ShutdownState } from '../health/shutdown-state.service.js';
 import { type DashboardSnapshot, DashboardSnapshots } from './dashboard-snapshot.service.js';
@@ -67,13 +68,10 @@ export class DashboardStream implements OnApplicationShutdown {
   }
 
   /** Takes over the raw response: headers, `retry:` hint, `init`, then the live stream. */
-  open(req: IncomingMessage, res: ServerResponse): void {
+  open(req: GatewayRequest, res: ServerResponse): void {
     if (this.closed || this.shutdown.draining) {
-      writeProblem(
-        res,
-        new GatewayError('SERVICE_UNAVAILABLE', 'the gateway is shutting down', { 'Retry-After': '2' }),
-        '',
-      );
+      const err = new GatewayError('SERVICE_UNAVAILABLE', 'the gateway is shutting down', { 'Retry-After': '2' });
+      writeProblem(res, err, req.bw.requestId);
       return;
     }
     res.writeHead(200, {
@@ -82,6 +80,10 @@ export class DashboardStream implements OnApplicationShutdown {
       'X-Accel-Buffering': 'no',
       'X-Content-Type-Options': 'nosniff',
     });
+    if (req.method === 'HEAD') {
+      res.end();
+      return;
+    }
     req.socket.setNoDelay(true);
     req.socket.setTimeout(0);
     res.write(`retry: ${RETRY_MS}\n\n`);

@@ -1,8 +1,9 @@
 import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import { type FSWatcher, readFileSync, type Stats, unwatchFile, watch, watchFile } from 'node:fs';
+import { readFileSync, type Stats, unwatchFile, watchFile } from 'node:fs';
 import { dirname } from 'node:path';
 import { ConfigError, GATEWAY_ENV, type GatewayEnv, parseApiKeysFile } from '@app/config';
 import { LOGGER, type Logger } from '@app/logging';
+import { type FolderWatch, watchFolders } from '../common/folder-watch.js';
 import { KeyMatcher } from './key-matcher.js';
 
 /** Changes to the key file's folder are read after this quiet time (an editor or a Secret update writes in steps). */
@@ -26,8 +27,7 @@ export class ApiKeys implements OnModuleInit, OnApplicationShutdown {
   readonly configured: boolean;
   private current: KeyMatcher;
   private fileText: string | null = null;
-  private watcher: FSWatcher | null = null;
-  private debounce: NodeJS.Timeout | null = null;
+  private watcher: FolderWatch | null = null;
 
   constructor(
     @Inject(GATEWAY_ENV) private readonly env: GatewayEnv,
@@ -53,10 +53,11 @@ export class ApiKeys implements OnModuleInit, OnApplicationShutdown {
     const file = this.env.apiKeys.file;
     if (file === null) return;
     try {
-      this.watcher = watch(dirname(file), { persistent: false }, () => this.schedule());
-      this.watcher.on('error', (err) =>
-        this.logger.warn({ event: 'api_keys_watch_failed', err: err.message }, 'API_KEYS_FILE watch failed'),
-      );
+      this.watcher = watchFolders([dirname(file)], () => this.reload(), {
+        debounceMs: KEYS_FILE_DEBOUNCE_MS,
+        onError: (_folder, err) =>
+          this.logger.warn({ event: 'api_keys_watch_failed', err: err.message }, 'API_KEYS_FILE watch failed'),
+      });
     } catch (err) {
       this.logger.warn(
         { event: 'api_keys_watch_failed', err: (err as Error).message },
@@ -67,13 +68,12 @@ export class ApiKeys implements OnModuleInit, OnApplicationShutdown {
   }
 
   private readonly onStat = (curr: Stats, prev: Stats): void => {
-    if (curr.mtimeMs !== prev.mtimeMs || curr.ino !== prev.ino || curr.size !== prev.size) this.schedule();
+    if (curr.mtimeMs !== prev.mtimeMs || curr.ino !== prev.ino || curr.size !== prev.size) this.reload('poll');
   };
 
   onApplicationShutdown(): void {
     this.watcher?.close();
     if (this.env.apiKeys.file !== null) unwatchFile(this.env.apiKeys.file, this.onStat);
-    if (this.debounce) clearTimeout(this.debounce);
   }
 
   /**
@@ -110,15 +110,6 @@ export class ApiKeys implements OnModuleInit, OnApplicationShutdown {
       'API keys reloaded',
     );
     return true;
-  }
-
-  private schedule(): void {
-    if (this.debounce) clearTimeout(this.debounce);
-    this.debounce = setTimeout(() => {
-      this.debounce = null;
-      this.reload();
-    }, KEYS_FILE_DEBOUNCE_MS);
-    this.debounce.unref();
   }
 
   private read(file: string): string {

@@ -7,7 +7,7 @@ import { LOGGER, type Logger } from '@app/logging';
 import { GatewayEvents } from '../events/gateway-events.service.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { LoadBalancer } from './load-balancer.js';
-import { type FolderWatch, watchFolders } from './routes-reloader.folder-watch.js';
+import { type FolderWatch, watchFolders } from '../common/folder-watch.js';
 import { diffRoutes, type RoutesChanges } from './routes-reloader.diff.js';
 import { RouteTable } from './route-table.service.js';
 

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { createSecureContext, type Server as TlsServer } from 'node:tls';
 import { type Logger } from '@app/logging';
-import { type FolderWatch, watchFolders } from '../routing/routes-reloader.folder-watch.js';
+import { type FolderWatch, watchFolders } from '../common/folder-watch.js';
 
 /** TLS_CERT_FILE / TLS_KEY_FILE as libs/config gives them. */
 export interface TlsFiles {

@@ -17,7 +17,12 @@ export default {
   // e2e tests start real processes; on 2 shared cores a start can take seconds.
   testTimeout: 30000,
   projects: [
-    { ...base, displayName: 'unit', rootDir: '.', testMatch: ['<rootDir>/apps/**/*.spec.ts', '<rootDir>/libs/**/*.spec.ts'] },
+    {
+      ...base,
+      displayName: 'unit',
+      rootDir: '.',
+      testMatch: ['<rootDir>/apps/**/*.spec.ts', '<rootDir>/libs/**/*.spec.ts'],
+    },
     { ...base, displayName: 'e2e', rootDir: '.', testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'] },
   ],
 };

@@ -9,7 +9,10 @@ let stopping = false;
 let exitCode = 0;
 
 function start(name, script, env) {
-  const child = spawn(process.execPath, [script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [script], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const prefix = (stream, out) => {
     let rest = '';
     stream.on('data', (chunk) => {

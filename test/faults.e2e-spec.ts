@@ -1,6 +1,14 @@
 import { connect } from 'node:net';
 import { request as undiciRequest } from 'undici';
-import { type FlakyProc, type GatewayProc, request, sleep, startFlaky, startGateway, startRedis } from './helpers/index.js';
+import {
+  type FlakyProc,
+  type GatewayProc,
+  request,
+  sleep,
+  startFlaky,
+  startGateway,
+  startRedis,
+} from './helpers/index.js';
 
 /*
  * Faults (issue 11), each over real sockets and processes: upstreams that die mid-response,
@@ -114,7 +122,9 @@ describe('SIGTERM under load', () => {
       managementPort: true,
       env: { SHUTDOWN_DRAIN_MS: '6000' },
     });
-    const inFlight = Array.from({ length: 20 }, () => request(`${gw.url}/v1/proxy/flaky/slow?ms=600`, { timeoutMs: 5000 }));
+    const inFlight = Array.from({ length: 20 }, () =>
+      request(`${gw.url}/v1/proxy/flaky/slow?ms=600`, { timeoutMs: 5000 }),
+    );
     await sleep(150);
     const sent = Date.now();
     gw.signal('SIGTERM');
@@ -162,7 +172,13 @@ describe('Redis killed, restarted and made slow under load', () => {
     const flaky = await startFlaky({ env: { FLAKY_FAILURE_RATE: '0', FLAKY_DELAY_RATE: '0' } });
     const gw = await startGateway({
       routes: {
-        services: { flaky: { instances: [flaky.url], retry: { maxRetries: 0 }, rateLimit: { capacity: 1_000_000, refillPerSecond: 100_000 } } },
+        services: {
+          flaky: {
+            instances: [flaky.url],
+            retry: { maxRetries: 0 },
+            rateLimit: { capacity: 1_000_000, refillPerSecond: 100_000 },
+          },
+        },
       },
       env: { REDIS_URL: redis.url, REDIS_COMMAND_TIMEOUT_MS: '100', SHUTDOWN_DRAIN_MS: '200' },
       waitReady: true,
@@ -203,7 +219,10 @@ describe('Redis killed, restarted and made slow under load', () => {
     // Back on Redis by itself: the fallback gauge returns to 0 and the rate-limit keys live in Redis again.
     let fallback = '';
     for (let i = 0; i < 40; i++) {
-      fallback = (await request(`${gw.mgmtUrl}/metrics`)).text.split('\n').find((l) => l.startsWith('gateway_redis_fallback_active ')) ?? '';
+      fallback =
+        (await request(`${gw.mgmtUrl}/metrics`)).text
+          .split('\n')
+          .find((l) => l.startsWith('gateway_redis_fallback_active ')) ?? '';
       if (fallback.endsWith(' 0')) break;
       await sleep(50);
     }

@@ -58,15 +58,36 @@ async function upstreamHits(): Promise<number> {
 
 describe('request smuggling: refused with 400, nothing forwarded', () => {
   const cases: [string, string][] = [
-    ['Content-Length and Transfer-Encoding both', 'POST /v1/proxy/flaky/echo/a HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /v1/proxy/flaky/echo/smuggled HTTP/1.1\r\nHost: x\r\n\r\n'],
-    ['duplicate, different Content-Length', 'POST /v1/proxy/flaky/echo/a HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 30\r\n\r\nabc'],
+    [
+      'Content-Length and Transfer-Encoding both',
+      'POST /v1/proxy/flaky/echo/a HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /v1/proxy/flaky/echo/smuggled HTTP/1.1\r\nHost: x\r\n\r\n',
+    ],
+    [
+      'duplicate, different Content-Length',
+      'POST /v1/proxy/flaky/echo/a HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 30\r\n\r\nabc',
+    ],
     ['non-numeric Content-Length', 'POST /v1/proxy/flaky/echo/a HTTP/1.1\r\nHost: x\r\nContent-Length: 3a\r\n\r\nabc'],
     ['negative Content-Length', 'POST /v1/proxy/flaky/echo/a HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n'],
-    ['obfuscated Transfer-Encoding (space before colon)', 'POST /v1/proxy/flaky/echo/a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding : chunked\r\n\r\n0\r\n\r\n'],
-    ['obfuscated Transfer-Encoding (xchunked)', 'POST /v1/proxy/flaky/echo/a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: xchunked\r\n\r\n0\r\n\r\n'],
-    ['Transfer-Encoding with chunked not last', 'POST /v1/proxy/flaky/echo/a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n'],
-    ['obfuscated Transfer-Encoding (line folding)', 'POST /v1/proxy/flaky/echo/a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding:\r\n chunked\r\n\r\n0\r\n\r\n'],
-    ['bad chunk size', 'POST /v1/proxy/flaky/echo/a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n'],
+    [
+      'obfuscated Transfer-Encoding (space before colon)',
+      'POST /v1/proxy/flaky/echo/a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding : chunked\r\n\r\n0\r\n\r\n',
+    ],
+    [
+      'obfuscated Transfer-Encoding (xchunked)',
+      'POST /v1/proxy/flaky/echo/a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: xchunked\r\n\r\n0\r\n\r\n',
+    ],
+    [
+      'Transfer-Encoding with chunked not last',
+      'POST /v1/proxy/flaky/echo/a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n',
+    ],
+    [
+      'obfuscated Transfer-Encoding (line folding)',
+      'POST /v1/proxy/flaky/echo/a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding:\r\n chunked\r\n\r\n0\r\n\r\n',
+    ],
+    [
+      'bad chunk size',
+      'POST /v1/proxy/flaky/echo/a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n',
+    ],
   ];
   it.each(cases)('%s', async (_name, raw) => {
     const text = await rawRequest(gw.port, raw, { timeoutMs: 1500 });
@@ -79,7 +100,11 @@ describe('request smuggling: refused with 400, nothing forwarded', () => {
 
 describe('header and path abuse', () => {
   it('CRLF in a header value is refused (400) and never reaches the upstream', async () => {
-    const text = await rawRequest(gw.port, 'GET /v1/proxy/flaky/echo/a HTTP/1.1\r\nHost: x\r\nX-Evil: a\rSet-Cookie: pwned=1\r\n\r\n', { timeoutMs: 1500 });
+    const text = await rawRequest(
+      gw.port,
+      'GET /v1/proxy/flaky/echo/a HTTP/1.1\r\nHost: x\r\nX-Evil: a\rSet-Cookie: pwned=1\r\n\r\n',
+      { timeoutMs: 1500 },
+    );
     expect(statusOf(text)).toBe(400);
     expect(await upstreamHits()).toBe(0);
   });
@@ -92,7 +117,11 @@ describe('header and path abuse', () => {
   });
 
   it('oversized headers (> MAX_HEADER_BYTES, 16 KiB) → 431 problem+json; a URL over 8 KiB → 414', async () => {
-    const big = await rawRequest(gw.port, `GET /v1/proxy/flaky/ok HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, { timeoutMs: 1500 });
+    const big = await rawRequest(
+      gw.port,
+      `GET /v1/proxy/flaky/ok HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`,
+      { timeoutMs: 1500 },
+    );
     expect(statusOf(big)).toBe(431);
     expect(big).toContain('application/problem+json');
     expect(big).toContain('"code":"HEADERS_TOO_LARGE"');
@@ -103,7 +132,9 @@ describe('header and path abuse', () => {
   });
 
   it('NUL bytes: raw in a header → 400; encoded in the path → 400', async () => {
-    const raw = await rawRequest(gw.port, 'GET /v1/proxy/flaky/ok HTTP/1.1\r\nHost: x\r\nX-Nul: a\0b\r\n\r\n', { timeoutMs: 1500 });
+    const raw = await rawRequest(gw.port, 'GET /v1/proxy/flaky/ok HTTP/1.1\r\nHost: x\r\nX-Nul: a\0b\r\n\r\n', {
+      timeoutMs: 1500,
+    });
     expect(statusOf(raw)).toBe(400);
     expect((await request(`${gw.url}/v1/proxy/flaky/echo/a%00b`)).status).toBe(400);
     expect(await upstreamHits()).toBe(0);
@@ -118,15 +149,25 @@ describe('header and path abuse', () => {
     '/v1/proxy/flaky/.%2e/admin',
     '/v1/proxy/flaky/a/../../admin',
   ])('traversal %s → 400, nothing forwarded', async (path) => {
-    const text = await rawRequest(gw.port, `GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`, { timeoutMs: 1500 });
+    const text = await rawRequest(gw.port, `GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`, {
+      timeoutMs: 1500,
+    });
     expect(statusOf(text)).toBe(400);
     expect(await upstreamHits()).toBe(0);
   });
 
   it('absolute-form request-targets and //host paths never make the gateway call another host (SSRF)', async () => {
-    const abs = await rawRequest(gw.port, `GET http://127.0.0.1:${canaryPort}/x HTTP/1.1\r\nHost: 127.0.0.1:${canaryPort}\r\nConnection: close\r\n\r\n`, { timeoutMs: 1500 });
+    const abs = await rawRequest(
+      gw.port,
+      `GET http://127.0.0.1:${canaryPort}/x HTTP/1.1\r\nHost: 127.0.0.1:${canaryPort}\r\nConnection: close\r\n\r\n`,
+      { timeoutMs: 1500 },
+    );
     expect(statusOf(abs)).toBe(400);
-    const absProxied = await rawRequest(gw.port, `GET http://127.0.0.1:${canaryPort}/v1/proxy/flaky/ok HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`, { timeoutMs: 1500 });
+    const absProxied = await rawRequest(
+      gw.port,
+      `GET http://127.0.0.1:${canaryPort}/v1/proxy/flaky/ok HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
+      { timeoutMs: 1500 },
+    );
     expect(statusOf(absProxied)).toBe(400);
     // `//host` after the prefix is a path on the service's own instance, nothing else.
     const slashes = await request(`${gw.url}/v1/proxy/flaky//127.0.0.1:${canaryPort}/x`);

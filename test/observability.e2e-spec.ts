@@ -1,5 +1,13 @@
 import { execFileSync } from 'node:child_process';
-import { type FlakyProc, type GatewayProc, request, sleep, startFlaky, startGateway, startRedis } from './helpers/index.js';
+import {
+  type FlakyProc,
+  type GatewayProc,
+  request,
+  sleep,
+  startFlaky,
+  startGateway,
+  startRedis,
+} from './helpers/index.js';
 
 /** The metric names of CONTRACT §5 (normative). */
 const CONTRACT_METRICS = [
@@ -64,11 +72,29 @@ describe('observability: metrics and the JSON summary', () => {
     expect((await request(`${gw.url}/v1/proxy/flaky/fail?status=404`)).status).toBe(404);
 
     const text = (await request(`${gw.mgmtUrl}/metrics`)).text;
-    expect(sampleValue(text, 'gateway_http_requests_total', { service: 'flaky', method: 'GET', status: '200' })).toBe(10);
-    expect(sampleValue(text, 'gateway_http_requests_total', { service: 'flaky', method: 'GET', status: '404' })).toBe(1);
-    expect(sampleValue(text, 'gateway_upstream_requests_total', { service: 'flaky', upstream: flaky.hostPort, outcome: 'success' })).toBe(10);
-    expect(sampleValue(text, 'gateway_upstream_requests_total', { service: 'flaky', upstream: flaky.hostPort, outcome: 'http_4xx' })).toBe(1);
-    expect(sampleValue(text, 'gateway_http_request_duration_seconds_count', { service: 'flaky', method: 'GET' })).toBe(11);
+    expect(sampleValue(text, 'gateway_http_requests_total', { service: 'flaky', method: 'GET', status: '200' })).toBe(
+      10,
+    );
+    expect(sampleValue(text, 'gateway_http_requests_total', { service: 'flaky', method: 'GET', status: '404' })).toBe(
+      1,
+    );
+    expect(
+      sampleValue(text, 'gateway_upstream_requests_total', {
+        service: 'flaky',
+        upstream: flaky.hostPort,
+        outcome: 'success',
+      }),
+    ).toBe(10);
+    expect(
+      sampleValue(text, 'gateway_upstream_requests_total', {
+        service: 'flaky',
+        upstream: flaky.hostPort,
+        outcome: 'http_4xx',
+      }),
+    ).toBe(1);
+    expect(sampleValue(text, 'gateway_http_request_duration_seconds_count', { service: 'flaky', method: 'GET' })).toBe(
+      11,
+    );
 
     const summary = (await request(`${gw.mgmtUrl}/metrics`, { headers: { accept: 'application/json' } })).json<{
       circuit_breakers: Record<string, string>;
@@ -89,12 +115,19 @@ describe('observability: metrics and the JSON summary', () => {
     await request(`${gw.url}/v1/proxy/flaky/echo/x`);
     await request(`${gw.url}/v1/proxy/nope-x/x`);
     const count = async () =>
-      (await request(`${gw.mgmtUrl}/metrics`)).text.split('\n').filter((l) => l.startsWith('gateway_') && !l.startsWith('#')).length;
+      (await request(`${gw.mgmtUrl}/metrics`)).text
+        .split('\n')
+        .filter((l) => l.startsWith('gateway_') && !l.startsWith('#')).length;
     const before = await count();
     const jobs: Promise<unknown>[] = [];
     for (let i = 0; i < 1000; i++) {
       const r = Math.random().toString(36).slice(2);
-      const url = i % 3 === 0 ? `${gw.url}/${r}/${i}` : i % 3 === 1 ? `${gw.url}/v1/proxy/flaky/echo/${r}` : `${gw.url}/v1/proxy/svc-${r}/x`;
+      const url =
+        i % 3 === 0
+          ? `${gw.url}/${r}/${i}`
+          : i % 3 === 1
+            ? `${gw.url}/v1/proxy/flaky/echo/${r}`
+            : `${gw.url}/v1/proxy/svc-${r}/x`;
       jobs.push(request(url, { headers: { 'x-random': r } }));
       if (jobs.length >= 50) await Promise.all(jobs.splice(0));
     }
@@ -108,9 +141,13 @@ describe('observability: metrics and the JSON summary', () => {
 
   it('passes promtool check metrics (nothing said about gateway_* metrics)', async () => {
     const text = (await request(`${gw.mgmtUrl}/metrics`)).text;
-    let out = '';
+    let out: string;
     try {
-      out = execFileSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
+      out = execFileSync('promtool', ['check', 'metrics'], {
+        input: text,
+        encoding: 'utf8',
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
     } catch (err) {
       const e = err as { stdout?: string; stderr?: string };
       out = `${e.stdout ?? ''}${e.stderr ?? ''}`;
@@ -123,7 +160,9 @@ describe('observability: metrics and the JSON summary', () => {
     await request(`${gw.mgmtUrl}/health/ready`);
     await request(`${gw.mgmtUrl}/health/live`);
     await sleep(100);
-    const infoProbeLines = gw.logs().filter((l) => l.level === 'info' && typeof l.path === 'string' && /^\/(health|metrics)/.test(l.path as string));
+    const infoProbeLines = gw
+      .logs()
+      .filter((l) => l.level === 'info' && typeof l.path === 'string' && /^\/(health|metrics)/.test(l.path as string));
     expect(infoProbeLines).toEqual([]);
     // Proxied requests are logged, one line each, with the request id.
     const proxied = gw.logs().filter((l) => l.event === 'request' && l.service === 'flaky');
@@ -143,7 +182,10 @@ describe('observability: probes in each state', () => {
     expect((await request(`${gw.mgmtUrl}/health/live`)).status).toBe(200);
     const ready = await request(`${gw.mgmtUrl}/health/ready`);
     expect(ready.status).toBe(200);
-    expect(ready.json()).toMatchObject({ status: 'ok', details: { routes: { status: 'up', services: 1 }, shutdown: { status: 'up' } } });
+    expect(ready.json()).toMatchObject({
+      status: 'ok',
+      details: { routes: { status: 'up', services: 1 }, shutdown: { status: 'up' } },
+    });
     expect((await request(`${gw.mgmtUrl}/health`)).status).toBe(200);
 
     const inFlight = request(`${gw.url}/v1/proxy/flaky/slow?ms=600`);

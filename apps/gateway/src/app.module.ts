@@ -45,5 +45,4 @@ export class AppModule {
       providers: [{ provide: APP_FILTER, useClass: ProblemFilter }, RequestContextMiddleware],
     };
   }
-
 }

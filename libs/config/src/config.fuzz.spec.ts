@@ -18,15 +18,52 @@ const leaf = fc.oneof(
   fc.double({ noNaN: false }),
   fc.boolean(),
   fc.constant(null),
-  fc.constantFrom('http://127.0.0.1:8001', 'https://h:1/base', 'ftp://x', '/api', '/health/x', 'required', 'none', 'timeout', 'connect-failure', '503'),
+  fc.constantFrom(
+    'http://127.0.0.1:8001',
+    'https://h:1/base',
+    'ftp://x',
+    '/api',
+    '/health/x',
+    'required',
+    'none',
+    'timeout',
+    'connect-failure',
+    '503',
+  ),
 );
 const key = fc.constantFrom(
-  'services', 'routes', 'instances', 'timeoutMs', 'totalTimeoutMs', 'retry', 'maxRetries', 'retryOn', 'budget', 'ratio',
-  'circuitBreaker', 'failureThreshold', 'rateLimit', 'capacity', 'cache', 'ttlSeconds', 'auth', 'path', 'service', 'rewrite',
-  'flaky', 'a-b', 'Bad_Name', 'typo',
+  'services',
+  'routes',
+  'instances',
+  'timeoutMs',
+  'totalTimeoutMs',
+  'retry',
+  'maxRetries',
+  'retryOn',
+  'budget',
+  'ratio',
+  'circuitBreaker',
+  'failureThreshold',
+  'rateLimit',
+  'capacity',
+  'cache',
+  'ttlSeconds',
+  'auth',
+  'path',
+  'service',
+  'rewrite',
+  'flaky',
+  'a-b',
+  'Bad_Name',
+  'typo',
 );
 const value: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
-  node: fc.oneof({ depthSize: 'small' }, leaf, fc.array(tie('node'), { maxLength: 4 }), fc.dictionary(key, tie('node'), { maxKeys: 5 })),
+  node: fc.oneof(
+    { depthSize: 'small' },
+    leaf,
+    fc.array(tie('node'), { maxLength: 4 }),
+    fc.dictionary(key, tie('node'), { maxKeys: 5 }),
+  ),
 })).node;
 
 function expectAcceptedOrProblems(text: string): void {
@@ -59,7 +96,10 @@ describe('routes file: random documents never crash the loader', () => {
   });
 
   it('random text (not even YAML)', () => {
-    fc.assert(fc.property(fc.string({ maxLength: 200 }), (text) => expectAcceptedOrProblems(text)), { numRuns: 400 });
+    fc.assert(
+      fc.property(fc.string({ maxLength: 200 }), (text) => expectAcceptedOrProblems(text)),
+      { numRuns: 400 },
+    );
   });
 });
 

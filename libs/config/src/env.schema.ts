@@ -20,7 +20,10 @@ function number(opts: { int?: boolean; min?: number; max?: number; unit?: string
     const v = value.trim();
     const n = v === '' ? NaN : Number(v);
     if (!Number.isFinite(n) || (opts.int && !Number.isInteger(n))) {
-      ctx.addIssue({ code: 'custom', message: `"${value}" is not ${opts.int ? 'an integer' : 'a number'}; expected ${form}` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `"${value}" is not ${opts.int ? 'an integer' : 'a number'}; expected ${form}`,
+      });
       return z.NEVER;
     }
     if ((opts.min !== undefined && n < opts.min) || (opts.max !== undefined && n > opts.max)) {
@@ -77,7 +80,10 @@ const redisUrl = z.string().transform((value, ctx) => {
     });
   if (!ok) {
     // The value may hold a password: never echo it.
-    ctx.addIssue({ code: 'custom', message: 'is not a valid Redis URL (value not shown); expected redis://[:password@]host:port[/db] or rediss://…' });
+    ctx.addIssue({
+      code: 'custom',
+      message: 'is not a valid Redis URL (value not shown); expected redis://[:password@]host:port[/db] or rediss://…',
+    });
     return z.NEVER;
   }
   return parts.join(',');
@@ -173,7 +179,10 @@ const retryOn = z.string().transform((value, ctx) => {
   for (const item of items) {
     const parsed = parseRetryOutcome(item);
     if (parsed === null) {
-      ctx.addIssue({ code: 'custom', message: `"${item}" is not a retry outcome; expected a comma list of ${RETRY_ON_FORM}` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `"${item}" is not a retry outcome; expected a comma list of ${RETRY_ON_FORM}`,
+      });
     } else if (!out.includes(parsed)) out.push(parsed);
   }
   return out;
@@ -191,7 +200,10 @@ export const ENV_SCHEMA = {
   UPSTREAM_URL: { schema: httpUrl, default: undefined },
   REDIS_URL: { schema: redisUrl, default: undefined },
   REDIS_CLUSTER: { schema: bool, default: 'false' },
-  REDIS_KEY_PREFIX: { schema: z.string().regex(/^[A-Za-z0-9:_.-]{0,64}$/, 'expected up to 64 characters of [A-Za-z0-9:_.-]'), default: 'bw:' },
+  REDIS_KEY_PREFIX: {
+    schema: z.string().regex(/^[A-Za-z0-9:_.-]{0,64}$/, 'expected up to 64 characters of [A-Za-z0-9:_.-]'),
+    default: 'bw:',
+  },
   REDIS_COMMAND_TIMEOUT_MS: { schema: number({ int: true, min: 10, max: 60000, unit: 'ms' }), default: '250' },
   API_KEYS: { schema: apiKeys, default: undefined },
   API_KEYS_FILE: { schema: nonEmpty, default: undefined },
@@ -239,7 +251,10 @@ export const SECRET_ENV_VARIABLES: readonly EnvName[] = ['API_KEYS', 'ADMIN_API_
 export type RawEnv = { [K in EnvName]: z.output<(typeof ENV_SCHEMA)[K]['schema']> | undefined };
 
 /** Parses every known variable; returns the values and one problem line per bad variable. */
-export function parseEnvVariables(env: Readonly<Record<string, string | undefined>>): { values: RawEnv; problems: string[] } {
+export function parseEnvVariables(env: Readonly<Record<string, string | undefined>>): {
+  values: RawEnv;
+  problems: string[];
+} {
   const values = {} as Record<string, unknown>;
   const problems: string[] = [];
   for (const name of ENV_VARIABLE_NAMES) {

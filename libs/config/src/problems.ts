@@ -35,7 +35,9 @@ export function formatIssues(error: z.ZodError, prefix: readonly PropertyKey[] =
     switch (issue.code) {
       case 'unrecognized_keys':
         for (const key of issue.keys) {
-          lines.push(`${formatPath([...prefix, ...issue.path, key])}: unknown key (not part of the routes file format)`);
+          lines.push(
+            `${formatPath([...prefix, ...issue.path, key])}: unknown key (not part of the routes file format)`,
+          );
         }
         continue;
       case 'invalid_type':

@@ -4,7 +4,14 @@ import { LOGGER, type Logger } from '@app/logging';
 /** Something an operator wants to know happened: logged, kept for the dashboard, pushed live. */
 export type GatewayEvent =
   | { type: 'breaker_transition'; service: string; upstream: string; from: string; to: string }
-  | { type: 'config_reload'; result: 'success' | 'failure'; version?: string; changes?: unknown; problems?: readonly string[]; trigger?: string }
+  | {
+      type: 'config_reload';
+      result: 'success' | 'failure';
+      version?: string;
+      changes?: unknown;
+      problems?: readonly string[];
+      trigger?: string;
+    }
   | { type: 'redis_lost'; detail?: string }
   | { type: 'redis_recovered' }
   | { type: 'shutdown_started' };

@@ -30,7 +30,9 @@ export class HealthController {
   @HealthCheck()
   @Header('Cache-Control', 'no-store')
   live() {
-    return this.health.check([() => ({ process: { status: 'up' as const, uptimeSeconds: Math.round(process.uptime()) } })]);
+    return this.health.check([
+      () => ({ process: { status: 'up' as const, uptimeSeconds: Math.round(process.uptime()) } }),
+    ]);
   }
 
   @Get('ready')

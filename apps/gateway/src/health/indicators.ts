@@ -28,7 +28,9 @@ export class ShutdownHealthIndicator {
 
   check(): HealthIndicatorResult<'shutdown'> {
     const session = this.health.check('shutdown');
-    return this.state.draining ? session.down({ draining: true, inFlight: this.state.inFlight }) : session.up({ draining: false });
+    return this.state.draining
+      ? session.down({ draining: true, inFlight: this.state.inFlight })
+      : session.up({ draining: false });
   }
 }
 

@@ -1,8 +1,4 @@
-import {
-  makeCounterProvider,
-  makeGaugeProvider,
-  makeHistogramProvider,
-} from '@willsoto/nestjs-prometheus';
+import { makeCounterProvider, makeGaugeProvider, makeHistogramProvider } from '@willsoto/nestjs-prometheus';
 
 /* The metrics of CONTRACT §5: names and labels are normative. */
 

@@ -49,7 +49,11 @@ export class ResilienceInterceptor implements NestInterceptor {
       // Every circuit open now: a retry would only fail fast; the last real try answers.
       if (!this.breakers.anyUsable(service)) return settle(outcome);
 
-      const delay = nextDelayMs(policy, attempt, 'response' in outcome ? outcome.response.headers['retry-after'] : undefined);
+      const delay = nextDelayMs(
+        policy,
+        attempt,
+        'response' in outcome ? outcome.response.headers['retry-after'] : undefined,
+      );
       // A retry that cannot finish before the deadline is not worth starting.
       if (Date.now() + delay >= ctx.exchange!.deadline) return settle(outcome);
       if (!budget.tryWithdraw()) {

@@ -8,11 +8,17 @@ import { RetryBudgets } from './retry-budgets.service.js';
 
 @Global()
 @Module({
-  providers: [{
+  providers: [
+    {
       provide: BREAKER_SYNC,
-      useFactory: (redis: RedisService) => (redis.enabled ? new RedisBreakerStateSync(redis) : new LocalBreakerStateSync()),
+      useFactory: (redis: RedisService) =>
+        redis.enabled ? new RedisBreakerStateSync(redis) : new LocalBreakerStateSync(),
       inject: [RedisService],
-    }, BreakerRegistry, RetryBudgets, ResilienceInterceptor],
+    },
+    BreakerRegistry,
+    RetryBudgets,
+    ResilienceInterceptor,
+  ],
   exports: [BreakerRegistry, RetryBudgets, ResilienceInterceptor],
 })
 export class ResilienceModule {}

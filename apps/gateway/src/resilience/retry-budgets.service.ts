@@ -11,7 +11,8 @@ export class RetryBudgets {
   constructor(table: RouteTable) {
     table.onChange((next) => {
       for (const name of this.budgets.keys()) if (!next.services.has(name)) this.budgets.delete(name);
-      for (const svc of next.services.values()) this.budgets.get(svc.name)?.update(svc.retry.budget.ratio, svc.retry.budget.minPerSecond);
+      for (const svc of next.services.values())
+        this.budgets.get(svc.name)?.update(svc.retry.budget.ratio, svc.retry.budget.minPerSecond);
     });
   }
 

@@ -27,7 +27,11 @@ function tagged(handler: Handler, listener: 'proxy' | 'management'): Handler {
  * plus a plain-HTTP management listener when MANAGEMENT_PORT is set. Node's server limits
  * are set on purpose: slow clients (slowloris) and oversized headers are cut.
  */
-export function createListeners(env: GatewayEnv, handler: Handler, tls: { key: Buffer; cert: Buffer } | null): Listeners {
+export function createListeners(
+  env: GatewayEnv,
+  handler: Handler,
+  tls: { key: Buffer; cert: Buffer } | null,
+): Listeners {
   const options = {
     maxHeaderSize: env.server.maxHeaderBytes,
     requestTimeout: env.server.requestTimeoutMs,

@@ -8,6 +8,7 @@ export const ERROR_CODES = {
   PAYLOAD_TOO_LARGE: { status: 413, title: 'Payload too large' },
   URI_TOO_LONG: { status: 414, title: 'URI too long' },
   HEADERS_TOO_LARGE: { status: 431, title: 'Request header fields too large' },
+  DRILL_RUNNING: { status: 409, title: 'Conflict' },
   RATE_LIMITED: { status: 429, title: 'Too many requests' },
   UPGRADE_NOT_SUPPORTED: { status: 501, title: 'Upgrade not supported' },
   UPSTREAM_UNAVAILABLE: { status: 502, title: 'Upstream unavailable' },

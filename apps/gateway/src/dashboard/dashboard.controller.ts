@@ -162,14 +162,7 @@ export class DashboardController {
       );
     } catch (err) {
       if (!(err instanceof DrillRunning)) throw err;
-      problem(
-        res,
-        req,
-        409,
-        'DRILL_RUNNING',
-        'Conflict',
-        'a circuit breaker test is already running: wait for it to finish',
-      );
+      throw new GatewayError('DRILL_RUNNING', 'a circuit breaker test is already running: wait for it to finish');
     }
   }
 }
@@ -199,25 +192,6 @@ function redirect(res: Response, location: string): void {
 }
 
 /** A problem document for a status the shared error codes do not cover. */
-function problem(
-  res: Response,
-  req: GatewayRequest,
-  status: number,
-  code: string,
-  title: string,
-  detail: string,
-): void {
-  const body = JSON.stringify({
-    type: `https://breakwater.dev/problems/${code.toLowerCase().replace(/_/g, '-')}`,
-    title,
-    status,
-    detail,
-    code,
-    requestId: req.bw.requestId,
-  });
-  send(res, status, { 'Content-Type': 'application/problem+json', 'Cache-Control': 'no-store' }, body);
-}
-
 /** Whether the browser reached us over TLS (directly, or per a trusted proxy's X-Forwarded-Proto). */
 function isTls(req: GatewayRequest): boolean {
   return (req as unknown as Request).secure === true;

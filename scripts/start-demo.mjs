@@ -48,6 +48,7 @@ function stop() {
 
 process.on('SIGINT', stop);
 process.on('SIGTERM', stop);
+process.on('SIGHUP', stop); // the terminal went away
 
 for (const [port, id] of [
   ['8001', 'flaky-1'],

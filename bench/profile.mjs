@@ -105,6 +105,7 @@ export function summarize(profile, fromUs = 0, toUs = Infinity) {
   }
   const share = (us) => (us / busy) * 100;
   return {
+    byFunction: fns,
     busyMs: busy / 1000,
     areas: [...areas].sort((x, y) => y[1] - x[1]).map(([name, us]) => ({ area: name, us, pct: share(us) })),
     top: [...fns.values()]
@@ -175,6 +176,22 @@ function report(gw, peer) {
   );
   lines.push(
     '',
+    'Largest differences by function (self µs per request, Breakwater − Nest + undici):',
+    '',
+    '| function | area | Breakwater | Nest + undici | difference |',
+    '| --- | --- | ---: | ---: | ---: |',
+  );
+  const diffs = [...new Set([...gw.byFunction.keys(), ...peer.byFunction.keys()])].map((k) => {
+    const g = (gw.byFunction.get(k)?.us ?? 0) / gw.requests;
+    const p = (peer.byFunction.get(k)?.us ?? 0) / peer.requests;
+    return { k, area: (gw.byFunction.get(k) ?? peer.byFunction.get(k)).area, g, p, d: g - p };
+  });
+  diffs.sort((x, y) => y.d - x.d);
+  for (const d of diffs.slice(0, 20)) {
+    lines.push(`| \`${d.k}\` | ${d.area} | ${d.g.toFixed(1)} | ${d.p.toFixed(1)} | +${d.d.toFixed(1)} |`);
+  }
+  lines.push(
+    '',
     'Breakwater, top functions by self time:',
     '',
     '| # | function | area | self share |',
@@ -225,7 +242,11 @@ async function main() {
     process.stdout.write(`${report(gw, peer)}\n`);
     writeFileSync(
       join(ROOT, 'bench', 'results', 'profile.json'),
-      `${JSON.stringify({ date: new Date().toISOString(), loadAverage: os.loadavg(), gateway: gw, nestUndici: peer }, null, 2)}\n`,
+      `${JSON.stringify(
+        { date: new Date().toISOString(), loadAverage: os.loadavg(), gateway: gw, nestUndici: peer },
+        (key, value) => (key === 'byFunction' ? undefined : value),
+        2,
+      )}\n`,
     );
   } finally {
     await stopAll(3000);

@@ -29,8 +29,8 @@ import { evaluateTargets, mb, pct, table, targetsTable } from './lib/report.mjs'
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const QUICK = process.env.BENCH_QUICK === '1';
 const T = {
-  passes: QUICK ? 1 : 2, // throughput rows: measured passes, interleaved across rows
-  passS: QUICK ? 2 : 4, // seconds per pass (full run: 2 × 4 s = 8 s per row)
+  passes: QUICK ? 1 : 3, // throughput rows: measured passes, interleaved across rows
+  passS: QUICK ? 2 : 3, // seconds per pass (full run: 3 × 3 s = 9 s per row)
   warmS: QUICK ? 1 : 2, // warm-up before a row's first pass (and before each resilience row)
   rewarmS: 1, // warm-up before later passes
   rowS: QUICK ? 2 : 8, // resilience rows: one run this long
@@ -46,6 +46,7 @@ const FLAKY_SEED = '20260101';
 const progress = (msg) => process.stderr.write(`[bench] ${msg}\n`);
 let tmp = null;
 let failed = false;
+let interrupted = false;
 
 // ---------------------------------------------------------------- cleanup: always stop everything
 let cleaning = null;
@@ -61,6 +62,7 @@ for (const [signal, code] of [
   ['SIGTERM', 143],
 ]) {
   process.on(signal, () => {
+    interrupted = true;
     progress(`${signal}: stopping every process the bench started…`);
     void cleanup().finally(() => process.exit(code));
   });
@@ -176,10 +178,11 @@ async function openCircuits(spec, base) {
 async function main() {
   const started = Date.now();
   const gen = detectLoadGenerator();
-  gen.why =
-    gen.name === 'wrk'
+  gen.why = gen.forced
+    ? 'BENCH_LOAD=autocannon'
+    : gen.name === 'wrk'
       ? 'wrk is C and single-threaded: one core at most for the client, leaving the other to the process under test (autocannon, a Node process, needs about as much CPU as the server it drives)'
-      : 'wrk is not installed (apt-get install wrk); autocannon, a Node process, competes with the server for the 2 cores, so absolute numbers are lower; ratios still hold';
+      : 'wrk is not installed (apt-get install wrk): autocannon, a Node process, competes with the server for the 2 cores, so absolute numbers are lower and ratios less telling';
   progress(`load generator: ${gen.version} (${gen.name}); ${QUICK ? 'QUICK run' : 'full run'}`);
 
   for (const f of ['dist/apps/gateway/main.js', 'dist/apps/flaky-upstream/main.js']) {
@@ -496,6 +499,10 @@ async function main() {
   out.push(
     `load: ${gen.version}, 1 thread, ${T.connections} connections, throughput rows ${T.passes} × ${T.passS} s (interleaved passes, best shown) after ${T.warmS} s warm-up, resilience rows ${T.rowS} s; soak ${T.soakS} s at ${T.soakRate} req/s (autocannon overallRate)`,
   );
+  const loads = rows.flatMap((r) => (r.passes ?? []).map((p) => p.load1));
+  if (loads.length) {
+    out.push(`1-min load average during the throughput passes: ${Math.min(...loads)}–${Math.max(...loads)} (2 cores)`);
+  }
   out.push(`why ${gen.name}: ${gen.why}`);
   out.push('');
   out.push('--- bench routes file ---');
@@ -654,6 +661,7 @@ const startLoad = os.loadavg().map((l) => Number(l.toFixed(2)));
 main().then(
   (code) => cleanup().then(() => process.exit(code)),
   (err) => {
+    if (interrupted) return; // the signal handler is stopping everything and exits
     process.stderr.write(`[bench] failed: ${err.stack ?? err}\n`);
     void cleanup().finally(() => process.exit(1));
   },

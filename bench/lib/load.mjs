@@ -19,8 +19,10 @@ done = function(summary, latency, requests)
 end
 `;
 
-/** Which generator is available: `{ name, version }`. */
+/** Which generator to use: wrk when installed, else autocannon; `BENCH_LOAD=autocannon` forces it. */
 export function detectLoadGenerator() {
+  if (process.env.BENCH_LOAD === 'autocannon')
+    return { name: 'autocannon', version: autocannonVersion(), forced: true };
   // `wrk -v` prints its version and usage, and exits 1.
   const r = spawnSync('wrk', ['-v'], { encoding: 'utf8', timeout: 5000 });
   const out = `${r.stdout ?? ''}${r.stderr ?? ''}`;

@@ -17,6 +17,18 @@ export interface LoggerOptions {
   readonly destination?: DestinationStream;
 }
 
+let lastMs = 0;
+let lastTime = '';
+/** pino's ISO time, formatted once per millisecond (several log lines share one at load). */
+function isoTimeCached(): string {
+  const now = Date.now();
+  if (now !== lastMs) {
+    lastMs = now;
+    lastTime = `,"time":"${new Date(now).toISOString()}"`;
+  }
+  return lastTime;
+}
+
 /**
  * The process's one pino logger: JSON lines, ISO time, secrets redacted.
  * @example const log = createLogger({ level: 'info' }); log.info({ event: 'redis_lost' }, 'Redis lost');
@@ -26,7 +38,7 @@ export function createLogger(options: LoggerOptions): Logger {
     {
       level: options.level,
       base: { app: 'breakwater' },
-      timestamp: pino.stdTimeFunctions.isoTime,
+      timestamp: isoTimeCached,
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       formatters: { level: (label) => ({ level: label }) },
     },

@@ -1,8 +1,13 @@
+import * as crypto from 'node:crypto';
 import { createHash, timingSafeEqual } from 'node:crypto';
+
+type OneShotHash = (algorithm: string, data: string, encoding: 'buffer') => Buffer;
+const oneShot = (crypto as unknown as { hash?: OneShotHash }).hash;
 
 /** SHA-256 of a key: 32 bytes whatever the key's length, so the comparison below never sees two lengths. */
 export function hashKey(key: string): Buffer {
-  return createHash('sha256').update(key, 'utf8').digest();
+  // crypto.hash (one shot, no Hash object) where the runtime has it: this runs on every request.
+  return oneShot ? oneShot('sha256', key, 'buffer') : createHash('sha256').update(key, 'utf8').digest();
 }
 
 /** A named key, by its SHA-256 (the form API_KEYS_FILE stores; inline keys are hashed on load). */

@@ -4,7 +4,7 @@ import { RedisService } from '@app/redis';
 import { CacheStore } from './cache.store.js';
 import { MemoryCacheStore } from './memory-cache.store.js';
 import { RedisCacheStore } from './redis-cache.store.js';
-import { ResponseCacheInterceptor } from './response-cache.interceptor.js';
+import { ResponseCache } from './response-cache.service.js';
 
 /** Redis when REDIS_URL is set (shared by replicas), else the bounded in-memory LRU. */
 function cacheStore(env: GatewayEnv, redis: RedisService | undefined): CacheStore {
@@ -12,7 +12,7 @@ function cacheStore(env: GatewayEnv, redis: RedisService | undefined): CacheStor
   return new MemoryCacheStore(env.cache);
 }
 
-/** The response cache: its store and the interceptor the proxy controller puts between the writer and the retry loop. */
+/** The response cache: its store and the service the proxy pipeline runs between the writer and the retry loop. */
 @Module({
   providers: [
     {
@@ -20,8 +20,8 @@ function cacheStore(env: GatewayEnv, redis: RedisService | undefined): CacheStor
       useFactory: cacheStore,
       inject: [GATEWAY_ENV, { token: RedisService, optional: true }],
     },
-    ResponseCacheInterceptor,
+    ResponseCache,
   ],
-  exports: [CacheStore, ResponseCacheInterceptor],
+  exports: [CacheStore, ResponseCache],
 })
 export class ResponseCacheModule {}

@@ -6,7 +6,7 @@ import { ShutdownState } from '../health/shutdown-state.service.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { GatewayError } from './gateway-error.js';
 import { writeProblem } from './problem.filter.js';
-import { type GatewayRequest, type RequestContext } from './request-context.js';
+import { type GatewayRequest, RequestContext } from './request-context.js';
 
 /** Prefixes of the gateway's own endpoints (management listener when MANAGEMENT_PORT is set). */
 export const MANAGEMENT_PREFIXES = ['/health', '/metrics', '/dashboard', '/admin'] as const;
@@ -16,6 +16,9 @@ export const MANAGEMENT_PREFIXES = ['/health', '/metrics', '/dashboard', '/admin
  * routing is: `/METRICS` must not slip past the listener split onto PORT.
  */
 export function isManagementPath(url: string): boolean {
+  // Fast reject (every request passes here): the prefixes start /h, /m, /d or /a, in any case.
+  const c1 = url.charCodeAt(1) | 0x20;
+  if (c1 !== 104 && c1 !== 109 && c1 !== 100 && c1 !== 97) return false;
   for (const p of MANAGEMENT_PREFIXES) {
     if (url.length >= p.length && url.slice(0, p.length).toLowerCase() === p) {
       const c = url.charCodeAt(p.length);
@@ -54,21 +57,13 @@ export class RequestContextMiddleware implements NestMiddleware {
     const url = req.originalUrl ?? req.url ?? '/';
     const management = req.bwListener === 'management';
     const own = isManagementPath(url);
-    const gone = new AbortController();
-    const ctx: RequestContext = {
-      requestId: resolveRequestId(req.headers['x-request-id']),
-      start: performance.now(),
+    const ctx = new RequestContext(
+      resolveRequestId(req.headers['x-request-id']),
+      performance.now(),
       management,
-      serviceLabel: own ? 'gateway' : 'unknown',
-      target: null,
-      consumer: null,
-      clientIp: req.ip ?? req.socket.remoteAddress ?? '',
-      instance: null,
-      retries: 0,
-      cache: null,
-      committed: false,
-      clientGone: gone.signal,
-    };
+      own ? 'gateway' : 'unknown',
+      req.ip ?? req.socket.remoteAddress ?? '',
+    );
     req.bw = ctx;
     res.setHeader('X-Request-Id', ctx.requestId);
     // Draining: tell keep-alive clients to reconnect elsewhere.
@@ -76,7 +71,7 @@ export class RequestContextMiddleware implements NestMiddleware {
     this.shutdown.requestStarted();
     res.once('close', () => {
       this.shutdown.requestEnded();
-      if (!res.writableFinished) gone.abort();
+      if (!res.writableFinished) ctx.markGone();
       this.finish(req, res, url);
     });
     if (url.length > MAX_URL_BYTES) {

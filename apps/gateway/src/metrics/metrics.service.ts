@@ -37,6 +37,8 @@ export class MetricsService {
   /* Labelled children cached by key: prom-client hashes labels on every inc() otherwise. */
   private readonly requestChildren = new Map<string, Counter.Internal>();
   private readonly durationChildren = new Map<string, Histogram.Internal<string>>();
+  private readonly upstreamChildren = new Map<string, Counter.Internal>();
+  private readonly rateLimitChildren = new Map<string, Counter.Internal>();
 
   constructor(
     @InjectMetric(M.requests) private readonly requests: Counter<string>,
@@ -74,6 +76,8 @@ export class MetricsService {
 
   /** Drops the series of instances no longer in the table (after a reload). */
   forgetInstance(service: string, upstream: string): void {
+    const prefix = `${service}\u0000${upstream}\u0000`;
+    for (const key of this.upstreamChildren.keys()) if (key.startsWith(prefix)) this.upstreamChildren.delete(key);
     this.circuits.delete(`${service}/${upstream}`);
     this.circuitState.remove({ service, upstream });
   }
@@ -98,7 +102,13 @@ export class MetricsService {
   }
 
   recordUpstream(service: string, upstream: string, outcome: UpstreamOutcome): void {
-    this.upstream.inc({ service, upstream, outcome });
+    const key = `${service}\u0000${upstream}\u0000${outcome}`;
+    let child = this.upstreamChildren.get(key);
+    if (!child) {
+      child = this.upstream.labels(service, upstream, outcome);
+      this.upstreamChildren.set(key, child);
+    }
+    child.inc();
   }
 
   setCircuitState(service: string, upstream: string, state: CircuitStateName): void {
@@ -121,7 +131,14 @@ export class MetricsService {
   }
 
   recordRateLimit(service: string, allowed: boolean): void {
-    this.rateLimit.inc({ service, decision: allowed ? 'allowed' : 'blocked' });
+    const decision = allowed ? 'allowed' : 'blocked';
+    const key = `${service}\u0000${decision}`;
+    let child = this.rateLimitChildren.get(key);
+    if (!child) {
+      child = this.rateLimit.labels(service, decision);
+      this.rateLimitChildren.set(key, child);
+    }
+    child.inc();
     if (allowed) this.totals.allowed++;
     else this.totals.blocked++;
   }

@@ -1,4 +1,5 @@
 import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import { EventEmitter } from 'node:events';
 import { Agent, type Dispatcher } from 'undici';
 import { type InstanceConfig } from '@app/config';
 import { GatewayError, UpstreamFailure } from '../common/gateway-error.js';
@@ -10,6 +11,25 @@ import { type RequestBody } from './request-body.js';
 /** Abort reasons, told apart when classifying what went wrong. */
 const TRY_TIMEOUT = Symbol('try-timeout');
 const DEADLINE = Symbol('deadline');
+
+const CLIENT_GONE = Symbol('client-gone');
+
+/**
+ * The abort signal of one try. undici takes an EventEmitter with `aborted`/`reason` as well as
+ * an AbortSignal, and an EventEmitter is much cheaper to make than an AbortController (no
+ * EventTarget, no DOMException) — this is on the hot path, once per try.
+ */
+class TrySignal extends EventEmitter {
+  aborted = false;
+  reason: unknown = undefined;
+
+  abort(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason;
+    this.emit('abort');
+  }
+}
 
 /** The client went away: nothing to answer. */
 export class ClientGone extends Error {
@@ -66,14 +86,13 @@ export class Forwarder implements OnApplicationShutdown {
 
   async send(instance: InstanceConfig, req: GatewayRequest, opts: TryOptions): Promise<UpstreamResponse> {
     const ctx = req.bw;
-    if (ctx.clientGone.aborted) throw new ClientGone();
+    if (ctx.gone) throw new ClientGone();
     const now = Date.now();
     const remaining = opts.deadline - now;
     if (remaining <= 0) throw new UpstreamFailure('timeout', 'the request deadline ran out', instance.id);
 
-    const ac = new AbortController();
-    const onGone = (): void => ac.abort(ctx.clientGone.reason);
-    ctx.clientGone.addEventListener('abort', onGone, { once: true });
+    const signal = new TrySignal();
+    const offGone = ctx.onGone(() => signal.abort(CLIENT_GONE));
     // The per-try clock measures the upstream, so it starts once the request body is sent: a client
     // that uploads slowly is not the upstream being slow (nor a breaker failure). Until then, only
     // the total deadline runs.
@@ -85,7 +104,7 @@ export class Forwarder implements OnApplicationShutdown {
       const left = opts.deadline - Date.now();
       const tryLimited = opts.timeoutMs < left;
       timer = setTimeout(
-        () => ac.abort(tryLimited ? TRY_TIMEOUT : DEADLINE),
+        () => signal.abort(tryLimited ? TRY_TIMEOUT : DEADLINE),
         Math.max(0, Math.min(opts.timeoutMs, left)),
       );
     };
@@ -100,7 +119,7 @@ export class Forwarder implements OnApplicationShutdown {
       body.consumed = true;
       payload = body.stream;
       contentLength = body.length;
-      timer = setTimeout(() => ac.abort(DEADLINE), remaining);
+      timer = setTimeout(() => signal.abort(DEADLINE), remaining);
       body.stream.once('end', startTryClock);
     } else startTryClock();
     const headers = upstreamRequestHeaders(req.headers, {
@@ -122,7 +141,7 @@ export class Forwarder implements OnApplicationShutdown {
         method: req.method as Dispatcher.HttpMethod,
         headers,
         body: payload,
-        signal: ac.signal,
+        signal,
         // Between body chunks: an upstream that stalls mid-body is cut after the per-try timeout.
         bodyTimeout: opts.timeoutMs,
       });
@@ -130,21 +149,20 @@ export class Forwarder implements OnApplicationShutdown {
       headersIn = true;
       clearTimeout(timer);
       const left = opts.deadline - Date.now();
-      timer = setTimeout(() => ac.abort(DEADLINE), Math.max(left, 0));
+      timer = setTimeout(() => signal.abort(DEADLINE), Math.max(left, 0));
       timer.unref();
       const release = (): void => {
         clearTimeout(timer);
-        ctx.clientGone.removeEventListener('abort', onGone);
+        offGone();
       };
+      // 'close' follows both 'end' and 'error' (autoDestroy).
       res.body.once('close', release);
-      res.body.once('end', release);
-      res.body.once('error', release);
       return { status: res.statusCode, headers: res.headers, body: res.body, instance };
     } catch (err) {
       headersIn = true;
       clearTimeout(timer);
-      ctx.clientGone.removeEventListener('abort', onGone);
-      throw classify(err, ac.signal, instance);
+      offGone();
+      throw classify(err, signal, instance);
     }
   }
 
@@ -153,7 +171,7 @@ export class Forwarder implements OnApplicationShutdown {
   }
 }
 
-function classify(err: unknown, signal: AbortSignal, instance: InstanceConfig): Error {
+function classify(err: unknown, signal: TrySignal, instance: InstanceConfig): Error {
   if (signal.aborted) {
     if (signal.reason === TRY_TIMEOUT) {
       return new UpstreamFailure('timeout', `${instance.hostPort} did not answer in time`, instance.id);

@@ -7,7 +7,7 @@ import { BreakerRegistry } from '../resilience/breaker-registry.service.js';
 import { LoadBalancer } from '../routing/load-balancer.js';
 import { Forwarder } from './forwarder.service.js';
 import { type UpstreamResponse } from './proxy-result.js';
-import { prepareBody } from './request-body.js';
+import { hasBody, NO_BODY, prepareBody, type RequestBody } from './request-body.js';
 
 /** Methods that may be sent again (CONTRACT §4). */
 export const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
@@ -24,24 +24,31 @@ export class ProxyService {
   ) {}
 
   /** The exchange state, created on the first try (reads the body policy once). */
-  async exchange(req: GatewayRequest): Promise<Exchange> {
+  exchange(req: GatewayRequest): Exchange | Promise<Exchange> {
     const ctx = req.bw;
     if (ctx.exchange) return ctx.exchange;
+    // No body (most GETs): no await on the hot path.
+    if (!hasBody(req)) return this.open(req, NO_BODY);
     const service = ctx.target!.service;
     const replayable = IDEMPOTENT.has(req.method ?? '') && service.retry.maxRetries > 0;
-    const body = await prepareBody(req, this.env.bodyLimitBytes, replayable);
-    ctx.exchange = { body, deadline: Date.now() + service.totalTimeoutMs, tried: [] };
+    return prepareBody(req, this.env.bodyLimitBytes, replayable).then((body) => this.open(req, body));
+  }
+
+  private open(req: GatewayRequest, body: RequestBody): Exchange {
+    const ctx = req.bw;
+    ctx.exchange = { body, deadline: Date.now() + ctx.target!.service.totalTimeoutMs, tried: [] };
     return ctx.exchange;
   }
 
   async attempt(req: GatewayRequest): Promise<UpstreamResponse> {
-    const exchange = await this.exchange(req);
+    const pending = this.exchange(req);
+    const exchange = pending instanceof Promise ? await pending : pending;
     const service = req.bw.target!.service;
     // Round robin over instances whose circuit lets a request through; a retry prefers one not tried yet.
     // A half-open circuit may still refuse, sending nothing, when another replica holds the fleet's
     // trial lease: then the next usable instance takes the try.
-    const refused = new Set<string>();
-    const usable = (inst: InstanceConfig): boolean => !refused.has(inst.id) && this.breakers.usable(inst);
+    let refused: Set<string> | null = null;
+    let usable = this.breakers.usable;
     for (;;) {
       const instance = this.balancer.pick(service, exchange.tried, usable);
       if (!instance) throw this.breakers.allOpenError(service);
@@ -49,6 +56,10 @@ export class ProxyService {
         return await this.tryInstance(req, exchange, instance);
       } catch (err) {
         if (!(err instanceof GatewayError && err.code === 'CIRCUIT_OPEN')) throw err;
+        if (refused === null) {
+          const skip = (refused = new Set<string>());
+          usable = (inst: InstanceConfig): boolean => !skip.has(inst.id) && this.breakers.usable(inst);
+        }
         refused.add(instance.id);
       }
     }
@@ -85,7 +96,7 @@ export class ProxyService {
       // A body that fails after the headers (upstream killed mid-response) counts against the
       // circuit; a client that hung up does not.
       res.body.once('error', () => {
-        if (!ctx.clientGone.aborted) breaker.recordLateFailure(res.body);
+        if (!ctx.gone) breaker.recordLateFailure(res.body);
       });
       const s = res.status;
       this.metrics.recordUpstream(

@@ -14,11 +14,15 @@ export type RequestBody =
   | { readonly kind: 'buffer'; readonly data: Buffer }
   | { readonly kind: 'stream'; readonly stream: Readable; readonly length: number | null; consumed: boolean };
 
-function hasBody(req: IncomingMessage): boolean {
+/** Whether the request carries a body (a Content-Length above 0, or chunked). */
+export function hasBody(req: IncomingMessage): boolean {
   const len = req.headers['content-length'];
   if (len !== undefined) return len !== '0';
   return req.headers['transfer-encoding'] !== undefined;
 }
+
+/** The body of a request that has none (shared: it holds no state). */
+export const NO_BODY: RequestBody = Object.freeze({ kind: 'none' });
 
 function declaredLength(req: IncomingMessage): number | null {
   const len = req.headers['content-length'];
@@ -46,7 +50,7 @@ function limited(source: Readable, limit: number, prefix: readonly Buffer[]): Re
  * @throws {GatewayError} PAYLOAD_TOO_LARGE when the declared or received size exceeds `limit`.
  */
 export async function prepareBody(req: IncomingMessage, limit: number, replayable: boolean): Promise<RequestBody> {
-  if (!hasBody(req)) return { kind: 'none' };
+  if (!hasBody(req)) return NO_BODY;
   const length = declaredLength(req);
   if (length !== null && length > limit) {
     throw new GatewayError('PAYLOAD_TOO_LARGE', `request body of ${length} bytes exceeds ${limit} bytes`);

@@ -1,5 +1,4 @@
 import { type ServerResponse } from 'node:http';
-import { pipeline } from 'node:stream';
 import { type GatewayRequest } from '../common/request-context.js';
 import { clientResponseHeaders } from './header-rules.js';
 import { type UpstreamResponse } from './proxy-result.js';
@@ -19,7 +18,15 @@ export function writeUpstreamResponse(req: GatewayRequest, res: ServerResponse, 
     return;
   }
   res.writeHead(upstream.status, headers);
-  pipeline(upstream.body, res, (err) => {
-    if (err && !res.destroyed) res.destroy(err);
+  // pipe() rather than stream.pipeline(): pipeline makes an AbortController (and a DOMException)
+  // per response. The two failure paths are handled by hand: a body that fails cuts the client
+  // connection; a client that leaves stops the body.
+  const body = upstream.body;
+  body.once('error', (err) => {
+    if (!res.destroyed) res.destroy(err);
   });
+  res.once('close', () => {
+    if (!body.destroyed) body.destroy();
+  });
+  body.pipe(res);
 }

@@ -3,7 +3,7 @@ import { RedisService } from '@app/redis';
 import { BREAKER_SYNC, LocalBreakerStateSync } from './breaker-state-sync.js';
 import { RedisBreakerStateSync } from './breaker-state.redis-sync.js';
 import { BreakerRegistry } from './breaker-registry.service.js';
-import { ResilienceInterceptor } from './resilience.interceptor.js';
+import { RetryLoop } from './retry-loop.service.js';
 import { RetryBudgets } from './retry-budgets.service.js';
 
 @Global()
@@ -17,8 +17,8 @@ import { RetryBudgets } from './retry-budgets.service.js';
     },
     BreakerRegistry,
     RetryBudgets,
-    ResilienceInterceptor,
+    RetryLoop,
   ],
-  exports: [BreakerRegistry, RetryBudgets, ResilienceInterceptor],
+  exports: [BreakerRegistry, RetryBudgets, RetryLoop],
 })
 export class ResilienceModule {}

@@ -1,8 +1,7 @@
-import { type CallHandler, type ExecutionContext, Inject, Injectable, type NestInterceptor } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type CachePolicy from 'http-cache-semantics';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { from, lastValueFrom, type Observable } from 'rxjs';
 import { type CachePolicy as CacheSettings, GATEWAY_ENV, type GatewayEnv, type ServiceConfig } from '@app/config';
 import { GatewayError } from '../common/gateway-error.js';
 import { type GatewayRequest, type RequestContext } from '../common/request-context.js';
@@ -63,7 +62,7 @@ interface Miss {
  * path in its partition. A store that fails (Redis down) is a miss, never an error.
  */
 @Injectable()
-export class ResponseCacheInterceptor implements NestInterceptor {
+export class ResponseCache {
   private readonly coalescer = new RequestCoalescer<CachedResponse>();
   private readonly maxEntryBytes: number;
 
@@ -75,11 +74,14 @@ export class ResponseCacheInterceptor implements NestInterceptor {
     this.maxEntryBytes = env.cache.maxEntryBytes;
   }
 
-  intercept(context: ExecutionContext, next: CallHandler<UpstreamResponse>): Observable<UpstreamResponse> {
-    const req = context.switchToHttp().getRequest<GatewayRequest>();
+  /**
+   * Answers from the cache, or runs `inner` (the retry loop) and keeps what is storable.
+   * Services without a `cache` policy go straight to `inner`.
+   */
+  run(req: GatewayRequest, inner: () => Promise<UpstreamResponse>): Promise<UpstreamResponse> {
     const service = req.bw.target?.service;
-    if (!service?.cache) return next.handle();
-    return from(this.handle(req, service, service.cache, next));
+    if (!service?.cache) return inner();
+    return this.handle(req, service, service.cache, inner);
   }
 
   /** Misses being fetched right now (leak checks). */
@@ -91,7 +93,7 @@ export class ResponseCacheInterceptor implements NestInterceptor {
     req: GatewayRequest,
     service: ServiceConfig,
     settings: CacheSettings,
-    next: CallHandler<UpstreamResponse>,
+    inner: () => Promise<UpstreamResponse>,
   ): Promise<UpstreamResponse> {
     const ctx = req.bw;
     const method = req.method ?? 'GET';
@@ -99,7 +101,7 @@ export class ResponseCacheInterceptor implements NestInterceptor {
     const partition = partitionOf(settings.shareAcrossConsumers, ctx.consumer);
     if (method !== 'GET' && method !== 'HEAD') {
       this.count(ctx, service.name, 'BYPASS');
-      const res = await lastValueFrom(next.handle());
+      const res = await inner();
       // RFC 9111 §4.4: a successful unsafe request invalidates what is stored for its target.
       if (!SAFE_METHODS.has(method) && res.status < 400) {
         const keys = [
@@ -130,11 +132,11 @@ export class ResponseCacheInterceptor implements NestInterceptor {
         if (policy.satisfiesWithoutRevalidation(view)) return this.serve(req, service.name, shared, policy, 'HIT');
       }
       // The leader's answer was not storable (or not for this request): go upstream alone.
-      return this.fetch(req, service, settings, next, { ...miss, settle: null });
+      return this.fetch(req, service, settings, inner, { ...miss, settle: null });
     }
     const settle = this.coalescer.lead(lookup.key);
     try {
-      return await this.fetch(req, service, settings, next, { ...miss, settle });
+      return await this.fetch(req, service, settings, inner, { ...miss, settle });
     } catch (err) {
       settle(null);
       throw err;
@@ -145,7 +147,7 @@ export class ResponseCacheInterceptor implements NestInterceptor {
     req: GatewayRequest,
     service: ServiceConfig,
     settings: CacheSettings,
-    next: CallHandler<UpstreamResponse>,
+    inner: () => Promise<UpstreamResponse>,
     miss: Miss,
   ): Promise<UpstreamResponse> {
     const ctx = req.bw;
@@ -153,7 +155,7 @@ export class ResponseCacheInterceptor implements NestInterceptor {
     const stale = miss.stale && staleUsable(miss.stale.policy, miss.stale.entry.noStale, settings) ? miss.stale : null;
     let res: UpstreamResponse;
     try {
-      res = await lastValueFrom(next.handle());
+      res = await inner();
     } catch (err) {
       settle(null);
       if (stale && GatewayError.isGatewayError(err) && UPSTREAM_TROUBLE.has(err.status)) {

@@ -1,6 +1,5 @@
-import { type CallHandler, type ExecutionContext, Injectable, type NestInterceptor } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { from, lastValueFrom, type Observable } from 'rxjs';
 import { type GatewayRequest } from '../common/request-context.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { type UpstreamResponse } from '../proxy/proxy-result.js';
@@ -11,6 +10,9 @@ import { nextDelayMs, retryReason } from './retry.policy.js';
 
 type Outcome = { response: UpstreamResponse } | { error: unknown };
 
+/** One try of the request (the controller's handler). */
+export type TryOnce = () => Promise<UpstreamResponse>;
+
 /**
  * The retry loop around the forwarding call (the handler is one try): idempotent methods
  * only, `retryOn` outcomes only, exponential backoff with full jitter, never past the total
@@ -18,18 +20,15 @@ type Outcome = { response: UpstreamResponse } | { error: unknown };
  * discarded answer is drained, never sent: nothing reaches the client until a try is final.
  */
 @Injectable()
-export class ResilienceInterceptor implements NestInterceptor {
+export class RetryLoop {
   constructor(
     private readonly budgets: RetryBudgets,
     private readonly metrics: MetricsService,
     private readonly breakers: BreakerRegistry,
   ) {}
 
-  intercept(context: ExecutionContext, next: CallHandler<UpstreamResponse>): Observable<UpstreamResponse> {
-    return from(this.run(context.switchToHttp().getRequest<GatewayRequest>(), next));
-  }
-
-  private async run(req: GatewayRequest, next: CallHandler<UpstreamResponse>): Promise<UpstreamResponse> {
+  /** Runs `tryOnce` until a try is final (see the class comment); resolves the answer to send. */
+  async run(req: GatewayRequest, tryOnce: TryOnce): Promise<UpstreamResponse> {
     const ctx = req.bw;
     const service = ctx.target!.service;
     const policy = service.retry;
@@ -40,12 +39,12 @@ export class ResilienceInterceptor implements NestInterceptor {
     for (let attempt = 0; ; attempt++) {
       let outcome: Outcome;
       try {
-        outcome = { response: await lastValueFrom(next.handle()) };
+        outcome = { response: await tryOnce() };
       } catch (error) {
         outcome = { error };
       }
       const reason = mayRetry && attempt < policy.maxRetries ? retryReason(outcome, policy.retryOn) : null;
-      if (reason === null || !this.replayable(req) || ctx.clientGone.aborted) return settle(outcome);
+      if (reason === null || !this.replayable(req) || ctx.gone) return settle(outcome);
       // Every circuit open now: a retry would only fail fast; the last real try answers.
       if (!this.breakers.anyUsable(service)) return settle(outcome);
 

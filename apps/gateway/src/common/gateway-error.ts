@@ -34,7 +34,12 @@ export class GatewayError extends Error {
     readonly headers: Readonly<Record<string, string>> = {},
     readonly extra: Readonly<Record<string, unknown>> = {},
   ) {
+    // These are answers, not bugs: no stack trace (capturing one is the most expensive part of
+    // an Error, and the circuit-open fast-fail path makes one per request).
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(detail);
+    Error.stackTraceLimit = limit;
     this.name = 'GatewayError';
     this.status = ERROR_CODES[code].status;
   }

@@ -22,11 +22,13 @@ function start(name, script, env) {
     });
   };
   prefix(child.stdout, process.stdout);
-  prefix(child.stderr, process.stderr);
+  if (name === 'gateway') child.stderr.pipe(process.stderr);
+  else prefix(child.stderr, process.stderr);
   child.on('exit', (code, signal) => {
     children.splice(children.indexOf(child), 1);
     if (!stopping) {
-      console.error(`[demo] ${name} exited (${signal ?? code}); stopping the demo`);
+      // Before the gateway is up, its own error line says it all.
+      if (up) console.error(`[demo] ${name} exited (${signal ?? code}); stopping the demo`);
       exitCode = code || 1;
       stop();
     }
@@ -50,12 +52,9 @@ process.on('SIGINT', stop);
 process.on('SIGTERM', stop);
 process.on('SIGHUP', stop); // the terminal went away
 
-for (const [port, id] of [
-  ['8001', 'flaky-1'],
-  ['8002', 'flaky-2'],
-]) {
-  start(id, 'dist/apps/flaky-upstream/main.js', { PORT: port, HOST: '127.0.0.1', INSTANCE_ID: id });
-}
+// The gateway first: a configuration error stops the demo before anything else starts, with
+// the gateway's own one line naming the variable.
+let up = false;
 const gateway = start('gateway', 'dist/apps/gateway/main.js', {
   PORT: gatewayPort,
   GATEWAY_CONFIG: process.env.GATEWAY_CONFIG ?? 'config/gateway.yaml',
@@ -63,6 +62,13 @@ const gateway = start('gateway', 'dist/apps/gateway/main.js', {
   SHUTDOWN_DRAIN_MS: process.env.SHUTDOWN_DRAIN_MS ?? '3000',
 });
 gateway.stdout.once('data', () => {
+  up = true;
+  for (const [port, id] of [
+    ['8001', 'flaky-1'],
+    ['8002', 'flaky-2'],
+  ]) {
+    start(id, 'dist/apps/flaky-upstream/main.js', { PORT: port, HOST: '127.0.0.1', INSTANCE_ID: id });
+  }
   const base = `http://localhost:${gatewayPort}`;
   console.log(`
 [demo] Breakwater is up (embedded store; flaky upstreams on :8001 and :8002):

@@ -3,6 +3,7 @@ import { request as undiciRequest } from 'undici';
 import {
   type FlakyProc,
   type GatewayProc,
+  metricsSummary,
   request,
   sleep,
   startFlaky,
@@ -15,11 +16,6 @@ import {
  * hang, never end or send giant headers; SIGTERM under load; Redis killed, restarted and made
  * slow while traffic flows.
  */
-
-const summary = async (gw: GatewayProc) =>
-  (await request(`${gw.mgmtUrl}/metrics`, { headers: { accept: 'application/json' } })).json<{
-    circuit_breakers: Record<string, string>;
-  }>();
 
 describe('misbehaving upstreams', () => {
   let flaky: FlakyProc;
@@ -47,10 +43,10 @@ describe('misbehaving upstreams', () => {
   it('an upstream dying mid-response: the client sees an aborted response, never a complete-looking one; the breaker counts it', async () => {
     // 1 MB announced, connection closed after 100 kB.
     await expect(request(`${gw.url}/v1/proxy/flaky/bytes?n=1000000&abortAfter=100000`)).rejects.toThrow();
-    expect((await summary(gw)).circuit_breakers[`flaky/${flaky.hostPort}`]).toBe('CLOSED');
+    expect((await metricsSummary(gw)).circuit_breakers[`flaky/${flaky.hostPort}`]).toBe('CLOSED');
     await expect(request(`${gw.url}/v1/proxy/flaky/bytes?n=1000000&abortAfter=100000`)).rejects.toThrow();
     // Two consecutive failures (threshold 2): the circuit is open, the next request fails fast.
-    expect((await summary(gw)).circuit_breakers[`flaky/${flaky.hostPort}`]).toBe('OPEN');
+    expect((await metricsSummary(gw)).circuit_breakers[`flaky/${flaky.hostPort}`]).toBe('OPEN');
     const fast = await request(`${gw.url}/v1/proxy/flaky/ok`);
     expect(fast.status).toBe(503);
     expect(fast.json()).toMatchObject({ code: 'CIRCUIT_OPEN' });

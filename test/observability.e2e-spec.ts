@@ -2,11 +2,15 @@ import { execFileSync } from 'node:child_process';
 import {
   type FlakyProc,
   type GatewayProc,
+  metricsSummary,
+  metricValue,
   request,
+  samples,
   sleep,
   startFlaky,
   startGateway,
   startRedis,
+  waitForRedisStatus,
 } from './helpers/index.js';
 
 /** The metric names of CONTRACT §5 (normative). */
@@ -23,17 +27,6 @@ const CONTRACT_METRICS = [
   'gateway_cache_lookups_total',
   'gateway_config_reloads_total',
 ];
-
-/** Sample lines of one metric, e.g. `gateway_http_requests_total{service="flaky",...} 3`. */
-function samples(text: string, name: string): string[] {
-  return text.split('\n').filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `));
-}
-
-function sampleValue(text: string, name: string, labels: Record<string, string>): number {
-  const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
-  const line = samples(text, name).find((l) => want.every((w) => l.includes(w)));
-  return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
-}
 
 describe('observability: metrics and the JSON summary', () => {
   let flaky: FlakyProc;
@@ -60,7 +53,7 @@ describe('observability: metrics and the JSON summary', () => {
     }
     // Default process metrics too.
     expect(res.text).toContain('process_resident_memory_bytes');
-    expect(sampleValue(res.text, 'gateway_circuit_state', { service: 'flaky', upstream: flaky.hostPort })).toBe(0);
+    expect(metricValue(res.text, 'gateway_circuit_state', { service: 'flaky', upstream: flaky.hostPort })).toBe(0);
     expect(samples(res.text, 'gateway_redis_fallback_active')).toEqual(['gateway_redis_fallback_active 0']);
   });
 
@@ -72,38 +65,31 @@ describe('observability: metrics and the JSON summary', () => {
     expect((await request(`${gw.url}/v1/proxy/flaky/fail?status=404`)).status).toBe(404);
 
     const text = (await request(`${gw.mgmtUrl}/metrics`)).text;
-    expect(sampleValue(text, 'gateway_http_requests_total', { service: 'flaky', method: 'GET', status: '200' })).toBe(
+    expect(metricValue(text, 'gateway_http_requests_total', { service: 'flaky', method: 'GET', status: '200' })).toBe(
       10,
     );
-    expect(sampleValue(text, 'gateway_http_requests_total', { service: 'flaky', method: 'GET', status: '404' })).toBe(
+    expect(metricValue(text, 'gateway_http_requests_total', { service: 'flaky', method: 'GET', status: '404' })).toBe(
       1,
     );
     expect(
-      sampleValue(text, 'gateway_upstream_requests_total', {
+      metricValue(text, 'gateway_upstream_requests_total', {
         service: 'flaky',
         upstream: flaky.hostPort,
         outcome: 'success',
       }),
     ).toBe(10);
     expect(
-      sampleValue(text, 'gateway_upstream_requests_total', {
+      metricValue(text, 'gateway_upstream_requests_total', {
         service: 'flaky',
         upstream: flaky.hostPort,
         outcome: 'http_4xx',
       }),
     ).toBe(1);
-    expect(sampleValue(text, 'gateway_http_request_duration_seconds_count', { service: 'flaky', method: 'GET' })).toBe(
+    expect(metricValue(text, 'gateway_http_request_duration_seconds_count', { service: 'flaky', method: 'GET' })).toBe(
       11,
     );
 
-    const summary = (await request(`${gw.mgmtUrl}/metrics`, { headers: { accept: 'application/json' } })).json<{
-      circuit_breakers: Record<string, string>;
-      total_requests: number;
-      total_retries: number;
-      rate_limit_allowed: number;
-      rate_limit_blocked: number;
-      cache_hits: number;
-    }>();
+    const summary = await metricsSummary(gw);
     expect(summary.total_requests - base).toBe(11);
     expect(summary.circuit_breakers).toEqual({ [`flaky/${flaky.hostPort}`]: 'CLOSED' });
     expect(summary).toMatchObject({ total_retries: 0, rate_limit_allowed: 0, rate_limit_blocked: 0, cache_hits: 0 });
@@ -203,19 +189,11 @@ describe('observability: probes in each state', () => {
   it('ready stays 200 with a degraded Redis detail while redis-server is down; live is unaffected', async () => {
     const redis = await startRedis();
     const gw = await startGateway({ env: { REDIS_URL: redis.url, SHUTDOWN_DRAIN_MS: '200' } });
-    let ready = await request(`${gw.mgmtUrl}/health/ready`);
-    for (let i = 0; i < 50 && ready.json().details?.redis?.status !== 'up'; i++) {
-      await sleep(50);
-      ready = await request(`${gw.mgmtUrl}/health/ready`);
-    }
+    const ready = await waitForRedisStatus(gw, 'up');
     expect(ready.json()).toMatchObject({ details: { redis: { status: 'up', store: 'redis' } } });
 
     await redis.kill();
-    let degraded = await request(`${gw.mgmtUrl}/health/ready`);
-    for (let i = 0; i < 60 && degraded.json().details?.redis?.status !== 'degraded'; i++) {
-      await sleep(50);
-      degraded = await request(`${gw.mgmtUrl}/health/ready`);
-    }
+    const degraded = await waitForRedisStatus(gw, 'degraded');
     expect(degraded.status).toBe(200);
     expect(degraded.json()).toMatchObject({ details: { redis: { status: 'degraded', degraded: true } } });
     expect((await request(`${gw.mgmtUrl}/health/live`)).status).toBe(200);
@@ -223,11 +201,6 @@ describe('observability: probes in each state', () => {
     expect(samples(metrics, 'gateway_redis_fallback_active')).toEqual(['gateway_redis_fallback_active 1']);
 
     await redis.restart();
-    let back = await request(`${gw.mgmtUrl}/health/ready`);
-    for (let i = 0; i < 100 && back.json().details?.redis?.status !== 'up'; i++) {
-      await sleep(50);
-      back = await request(`${gw.mgmtUrl}/health/ready`);
-    }
-    expect(back.json()).toMatchObject({ details: { redis: { status: 'up' } } });
+    await waitForRedisStatus(gw, 'up');
   });
 });

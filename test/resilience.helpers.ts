@@ -1,5 +1,14 @@
 // Small helpers shared by the resilience e2e specs (test/resilience-*.e2e-spec.ts).
-import { type FlakyProc, type GatewayProc, type HttpResponse, request, sleep } from './helpers/index.js';
+import {
+  type FlakyProc,
+  type GatewayProc,
+  type HttpResponse,
+  metricsSummary,
+  metricValue,
+  request,
+  scrape,
+  sleep,
+} from './helpers/index.js';
 
 export const ADMIN_KEY = 'resilience-admin-key-0123456789';
 const ADMIN = { 'x-api-key': ADMIN_KEY };
@@ -56,36 +65,13 @@ export function waitForState(
   );
 }
 
-/**
- * Sum of the Prometheus samples of `name` whose labels include `labels` (0 when none).
- * Reads the text exposition of `GET /metrics`.
- */
+/** Sum of the Prometheus samples of `name` whose labels include `labels` (0 when none), from `GET /metrics`. */
 export async function metric(gw: GatewayProc, name: string, labels: Record<string, string> = {}): Promise<number> {
-  const res = await request(`${gw.mgmtUrl}/metrics`, { headers: { accept: 'text/plain' } });
-  if (res.status !== 200) throw new Error(`GET /metrics → ${res.status}`);
-  let sum = 0;
-  for (const line of res.text.split('\n')) {
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!m || m[1] !== name) continue;
-    const got: Record<string, string> = {};
-    for (const pair of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) got[pair[1]!] = pair[2]!;
-    if (Object.entries(labels).every(([k, v]) => got[k] === v)) sum += Number(m[3]);
-  }
-  return sum;
+  return metricValue(await scrape(gw), name, labels);
 }
 
 /** The JSON summary of `GET /metrics` (CONTRACT §3). */
-export interface Summary {
-  circuit_breakers: Record<string, string>;
-  total_requests: number;
-  total_retries: number;
-}
-
-export async function summary(gw: GatewayProc): Promise<Summary> {
-  const res = await request(`${gw.mgmtUrl}/metrics`, { headers: { accept: 'application/json' } });
-  if (res.status !== 200) throw new Error(`GET /metrics (JSON) → ${res.status}`);
-  return res.json<Summary>();
-}
+export const summary = metricsSummary;
 
 /** Requests the upstream served on `path` since its last count reset. */
 export async function hits(flaky: FlakyProc, path?: string): Promise<number> {

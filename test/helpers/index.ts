@@ -5,3 +5,4 @@ export * from './http.js';
 export * from './ports.js';
 export * from './processes.js';
 export * from './redis.js';
+export * from './metrics.js';

@@ -9,8 +9,17 @@ import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { AUTH_HEADERS, API_KEYS, metricsSummary, metricsText, routesFile, sampleSum } from './lib/gateway.mjs';
-import { blast, detectLoadGenerator, fixedRate } from './lib/load.mjs';
+import {
+  AUTH_HEADERS,
+  API_KEYS,
+  metricsSummary,
+  MEMORY_STORE_MAX_BUCKETS,
+  metricsText,
+  routesFile,
+  sampleGroups,
+  sampleSum,
+} from './lib/gateway.mjs';
+import { blast, detectLoadGenerator, xffLoad } from './lib/load.mjs';
 import { nginxSetup, nginxVersion } from './lib/nginx.mjs';
 import {
   cpuMicros,
@@ -35,12 +44,19 @@ const T = {
   rewarmS: 1, // warm-up before later passes
   rowS: QUICK ? 2 : 8, // resilience rows: one run this long
   soakS: QUICK ? 10 : 60,
-  soakWarmS: QUICK ? 1 : 5, // soak: full-load warm-up (then 2 s at the soak rate)
   soakRate: 500,
+  soakSettleS: QUICK ? 1 : 2, // soak: at the soak rate between the full-load walk and the measured run
+  // Soak: client IPs (X-Forwarded-For), every request a new one. The walk at full load sends as
+  // many as the rate limiter's memory store holds, so the store is full before the measured part,
+  // whose ≈ 31,000 new clients each evict one (QUICK: a smaller walk, the store never fills).
+  // Bounded in time on a slow machine.
+  soakWalk: QUICK ? 10_000 : MEMORY_STORE_MAX_BUCKETS,
+  soakWalkMaxS: QUICK ? 20 : 75,
   connections: 50,
   limitS: QUICK ? 150 : 420, // watchdog: the run must end well within this
 };
 const CHAOS = { failureRate: 0.2, delayRate: 0.2, delayMs: 200 };
+const SOAK_CHAOS = { failureRate: 0.2, delayRate: 0 };
 const FLAKY_SEED = '20260101';
 
 const progress = (msg) => process.stderr.write(`[bench] ${msg}\n`);
@@ -122,6 +138,33 @@ async function probe(url, headers = {}) {
   }
 }
 
+/** A flaky-upstream on `port` with failure and delay rates 0 (chaos is set per row with PUT /__chaos). */
+function flakyUpstream(name, port, instanceId = 'bench-upstream') {
+  return start(name, process.execPath, ['dist/apps/flaky-upstream/main.js'], {
+    cwd: ROOT,
+    env: {
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      INSTANCE_ID: instanceId,
+      FLAKY_FAILURE_RATE: '0',
+      FLAKY_DELAY_RATE: '0',
+      FLAKY_DELAY_MS: '200',
+      FLAKY_SEED,
+    },
+  });
+}
+
+async function putChaos(origin, settings) {
+  const res = await fetch(`${origin}/__chaos`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(settings),
+    signal: AbortSignal.timeout(5000),
+  });
+  if (!res.ok) throw new Error(`PUT /__chaos answered ${res.status}`);
+  await res.arrayBuffer();
+}
+
 function describe(p) {
   return `${p.status ?? 'no answer'}${p.code ? ` ${p.code}` : ''}`;
 }
@@ -190,10 +233,11 @@ async function main() {
       throw new Error(`${f} is missing: run npm run build (npm run bench does it in prebench)`);
   }
   tmp = mkdtempSync(join(os.tmpdir(), 'breakwater-bench-'));
-  const [pUp, pNginx, pBare, pHello, pUndici, pAxios, pGw, pGwRedis, pGwSoak, pRedis, pDead1, pDead2] =
-    await freePorts(12);
+  const [pUp, pNginx, pBare, pHello, pUndici, pAxios, pGw, pGwRedis, pGwSoak, pRedis, pDead1, pDead2, pSoakUp] =
+    await freePorts(13);
   const upstream = `http://127.0.0.1:${pUp}`;
-  const routes = routesFile({ upstream, deadPorts: [pDead1, pDead2] });
+  const soakUpstream = `http://127.0.0.1:${pSoakUp}`;
+  const routes = routesFile({ upstream, soakUpstream, deadPorts: [pDead1, pDead2] });
   const routesPath = join(tmp, 'bench-routes.yaml');
   writeFileSync(routesPath, routes);
 
@@ -202,18 +246,7 @@ async function main() {
   const redisVersion = commandVersion('redis-server', ['--version']);
 
   // -- start everything (in parallel; idle processes cost nothing measurable)
-  const upProc = start('flaky-upstream', node, ['dist/apps/flaky-upstream/main.js'], {
-    cwd: ROOT,
-    env: {
-      PORT: String(pUp),
-      HOST: '127.0.0.1',
-      INSTANCE_ID: 'bench-upstream',
-      FLAKY_FAILURE_RATE: '0',
-      FLAKY_DELAY_RATE: '0',
-      FLAKY_DELAY_MS: '200',
-      FLAKY_SEED,
-    },
-  });
+  const upProc = flakyUpstream('flaky-upstream', pUp);
   await waitReady(upProc, `${upstream}/ok`);
 
   let redisProc = null;
@@ -263,7 +296,8 @@ async function main() {
     axios: peer('naive-nest-axios', 'naive-nest-axios.mjs', pAxios),
     gw: gateway('gateway-memory', pGw),
     gwRedis: redisProc ? gateway('gateway-redis', pGwRedis, { REDIS_URL: `redis://127.0.0.1:${pRedis}` }) : null,
-    gwSoak: gateway('gateway-soak', pGwSoak),
+    // The soak's client sends a new X-Forwarded-For on every request: trusted here only.
+    gwSoak: gateway('gateway-soak', pGwSoak, { TRUST_PROXY: 'true' }),
   };
   let nginxConf = null;
   if (nginx) {
@@ -392,13 +426,7 @@ async function main() {
   await stop(redisProc);
 
   // -- resilience rows: chaos on /flaky-data
-  await fetch(`${upstream}/__chaos`, {
-    method: 'PUT',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(CHAOS),
-  }).then((r) => {
-    if (!r.ok) throw new Error(`PUT /__chaos answered ${r.status}`);
-  });
+  await putChaos(upstream, CHAOS);
   rows.push(
     await resilienceRow(gen, {
       key: 'resilienceDirect',
@@ -424,16 +452,12 @@ async function main() {
         }),
       );
   }
-  await fetch(`${upstream}/__chaos`, {
-    method: 'PUT',
-    headers: { 'content-type': 'application/json' },
-    body: '{"failureRate":0,"delayRate":0}',
-  });
   await stop(procs.gw);
+  await stop(upProc);
 
-  // -- soak
+  // -- soak: the fresh soak gateway and its own flaky-upstream, nothing else running
   if (!ready('gwSoak')) rows.push(skipped('soak', `soak (${T.soakRate} req/s)`, notStarted('gwSoak')));
-  else rows.push(await soakRow(gen, bases.gwSoak, procs.gwSoak.pid));
+  else rows.push(await soakRow(bases.gwSoak, procs.gwSoak.pid, { port: pSoakUp, origin: soakUpstream }));
 
   const logBytes = {};
   for (const name of ['gateway-memory', 'gateway-redis', 'gateway-soak']) {
@@ -497,7 +521,7 @@ async function main() {
     `node ${versions.node}, Nest ${versions['@nestjs/core']}, undici ${versions.undici}, axios ${versions.axios}; ${versions.nginx ?? 'nginx not installed'}; ${versions.redis ?? 'redis not installed'}`,
   );
   out.push(
-    `load: ${gen.version}, 1 thread, ${T.connections} connections, throughput rows ${T.passes} × ${T.passS} s (interleaved passes, best shown) after ${T.warmS} s warm-up, resilience rows ${T.rowS} s; soak ${T.soakS} s at ${T.soakRate} req/s (autocannon overallRate)`,
+    `load: ${gen.version}, 1 thread, ${T.connections} connections, throughput rows ${T.passes} × ${T.passS} s (interleaved passes, best shown) after ${T.warmS} s warm-up, resilience rows ${T.rowS} s; soak ${T.soakS} s at ${T.soakRate} req/s (autocannon overallRate) after a walk of ${T.soakWalk.toLocaleString('en-US')} requests at full load, a new X-Forwarded-For address on every request`,
   );
   const loads = rows.flatMap((r) => (r.passes ?? []).map((p) => p.load1));
   if (loads.length) {
@@ -590,21 +614,55 @@ async function resilienceRow(gen, { key, label, url, pid, base = null, service =
   return row;
 }
 
-/** Fixed rate on a fresh gateway: RSS, event-loop lag and open fds at start and end. */
-async function soakRow(gen, base, pid) {
-  const url = `${base}/v1/proxy/bench/ok`;
+/** Sums of a `{label: count}` map, for the labels that pass `keep`. */
+function sumWhere(groups, keep = () => true) {
+  return Object.entries(groups).reduce((n, [k, v]) => (keep(k) ? n + v : n), 0);
+}
+
+/**
+ * The soak, on the fresh soak gateway (TRUST_PROXY=true) and its own flaky-upstream failing
+ * 20 % of `/flaky-data` tries: a walk at full load on the soak service's healthy `/ok` that
+ * fills the rate limiter's memory store (`T.soakWalk` clients; the heap also grows to its
+ * working size there), a short settle, then `T.soakS` at a fixed rate on `/flaky-data`. Every
+ * request carries a new X-Forwarded-For address (10.0.0.0/8 counted up), so during the measured
+ * part every request is a new client and, once the store is full, evicts one.
+ * Measured: RSS, open fds and event-loop lag at start and end of the fixed-rate part, and from
+ * the gateway's /metrics (the soak service sees only this traffic, so its totals cover all
+ * phases) the 5xx the gateway made itself, the rate limiter's decisions, retries.
+ */
+async function soakRow(base, pid, upstream) {
+  const url = `${base}/v1/proxy/soak/flaky-data`;
+  const upProc = flakyUpstream('flaky-upstream-soak', upstream.port, 'bench-soak-upstream');
+  await waitReady(upProc, `${upstream.origin}/ok`);
+  await putChaos(upstream.origin, SOAK_CHAOS);
   const lag = async () => {
     const v = sampleSum(await metricsText(base), 'nodejs_eventloop_lag_p99_seconds');
     return v === null ? null : v * 1000;
   };
-  // Warm-up at full load first: the heap grows to its working size (V8 sizes its young
-  // generation to the load), so growth measured afterwards at a steady rate is a leak, not sizing.
-  await blast(gen, { url, headers: AUTH_HEADERS, seconds: T.soakWarmS, connections: T.connections, workDir: tmp });
-  await fixedRate({ url, headers: AUTH_HEADERS, seconds: QUICK ? 1 : 2, rate: T.soakRate });
+  const space = 2 ** 24; // 10.0.0.0/8: never wraps here, so every address sent is a new client
+  let next = 0; // addresses sent so far, over all phases (each phase goes on where the last stopped)
+  const phases = {};
+  const run = async (name, opts) => {
+    const r = await xffLoad({ url, connections: T.connections, ipStart: next, ipSpace: space, ...opts });
+    next += r.sent;
+    phases[name] = r;
+    return r;
+  };
+  const fresh = { rss: rssBytes(pid), fds: openFds(pid) };
+  // The walk fills the store on the healthy path: at 20 % failures the gateway serves half as
+  // many requests per second (opossum computes its rolling stats on every failure), and the
+  // bench must stay within 5 minutes. The heap also grows to its working size here (V8 sizes its
+  // young generation to the load), so growth measured afterwards at a steady rate is a leak.
+  const w = await run('walk', { url: `${base}/v1/proxy/soak/ok`, amount: T.soakWalk, maxS: T.soakWalkMaxS });
+  progress(
+    `soak walk: ${w.sent.toLocaleString('en-US')} client addresses at ${w.rps.toFixed(0)} req/s, ${w.client5xx} 5xx (${w.gateway5xx} from the gateway)`,
+  );
+  const afterWalk = { rss: rssBytes(pid), fds: openFds(pid) };
+  await run('settle', { seconds: T.soakSettleS, rate: T.soakRate });
   await lag(); // prom-client resets the lag histogram on each read: windows start here
   const t0 = Date.now();
   const cpuBefore = cpuMicros(pid);
-  const run = fixedRate({ url, headers: AUTH_HEADERS, seconds: T.soakS, rate: T.soakRate });
+  const running = run('soak', { seconds: T.soakS, rate: T.soakRate });
   const series = [];
   const sampler = setInterval(
     () => {
@@ -624,31 +682,118 @@ async function soakRow(gen, base, pid) {
   await lag();
   await at(T.soakS - 0.3);
   const last = { rss: rssBytes(pid), fds: openFds(pid), lagMs: await lag() };
-  const r = await run;
+  const r = await running;
   clearInterval(sampler);
   const cpuAfter = cpuMicros(pid);
   r.cpuUsPerRequest =
     cpuBefore !== null && cpuAfter !== null && r.requests > 0 ? (cpuAfter - cpuBefore) / r.requests : null;
+
+  // The gateway's own account, over every phase. A 500/502/504 is always the gateway's answer
+  // (the upstream only ever fails with 503). A 503 is either the upstream's, passed through
+  // after the last try, or the gateway's CIRCUIT_OPEN — which needs an open circuit: with no
+  // circuit transition at all, every 503 is the upstream's. So gateway-caused 5xx = 500/502/504
+  // (+ all 503s if any circuit moved, an upper bound). The client's view cross-checks it: the
+  // upstream stamps X-Instance-Id on every answer and the gateway passes it through; the
+  // gateway's own errors carry none.
+  const text = await metricsText(base);
+  const all = Object.values(phases);
+  const total = (f) => all.reduce((n, p) => n + (p[f] ?? 0), 0);
+  let gateway = null;
+  if (text) {
+    const byStatus = sampleGroups(text, 'gateway_http_requests_total', { service: 'soak' }, 'status');
+    const transitions = sampleGroups(text, 'gateway_circuit_transitions_total', { service: 'soak' }, 'to');
+    const circuitTransitions = sumWhere(transitions);
+    const other5xx = sumWhere(byStatus, (st) => Number(st) >= 500 && st !== '503');
+    const served503 = byStatus['503'] ?? 0;
+    const upstreamOutcomes = sampleGroups(text, 'gateway_upstream_requests_total', { service: 'soak' }, 'outcome');
+    const decisions = sampleGroups(text, 'gateway_rate_limit_decisions_total', { service: 'soak' }, 'decision');
+    gateway = {
+      answers: sumWhere(byStatus),
+      byStatus,
+      served5xx: sumWhere(byStatus, (st) => Number(st) >= 500),
+      served503,
+      circuitTransitions: transitions,
+      caused5xx: other5xx + (circuitTransitions > 0 ? served503 : 0),
+      upstreamOutcomes,
+      upstreamTries: sumWhere(upstreamOutcomes),
+      retries: sampleSum(text, 'gateway_retries_total', { service: 'soak' }) ?? 0,
+      retriesRefusedByBudget: sampleSum(text, 'gateway_retry_budget_exhausted_total', { service: 'soak' }) ?? 0,
+      rateLimitAllowed: decisions.allowed ?? 0,
+      rateLimitBlocked: decisions.blocked ?? 0,
+    };
+  }
+  const client = {
+    requests: total('requests'),
+    sent: next,
+    socketErrors: total('socketErrors'),
+    client5xx: total('client5xx'),
+    upstream5xx: total('upstream5xx'),
+    gateway5xx: total('gateway5xx'),
+    gatewayCodes: {},
+  };
+  for (const p of all)
+    for (const [k, v] of Object.entries(p.gatewayCodes)) client.gatewayCodes[k] = (client.gatewayCodes[k] ?? 0) + v;
+  const chaos = await fetch(`${upstream.origin}/__chaos`, { signal: AbortSignal.timeout(3000) })
+    .then((res) => res.json())
+    .catch(() => null);
+  await stop(upProc);
+
   const soak = {
     series,
+    clientAddresses: next,
+    storeCap: MEMORY_STORE_MAX_BUCKETS,
+    walkClients: w.sent,
+    phases: Object.fromEntries(
+      Object.entries(phases).map(([k, p]) => [
+        k,
+        { requests: p.requests, sent: p.sent, rps: p.rps, statuses: p.statuses, socketErrors: p.socketErrors },
+      ]),
+    ),
+    client,
+    gateway,
+    upstreamChaos: chaos,
+    rssFresh: fresh.rss,
+    rssAfterWalk: afterWalk.rss,
     rssStart: first.rss,
     rssEnd: last.rss,
+    fdsFresh: fresh.fds,
+    fdsAfterWalk: afterWalk.fds,
     fdsStart: first.fds,
     fdsEnd: last.fds,
     lagP99MsStart: first.lagMs,
     lagP99MsEnd: last.lagMs,
   };
   const f = (v) => (v === null ? 'n/a' : v.toFixed(1));
+  const n = (v) => v.toLocaleString('en-US');
   const growth = first.rss && last.rss ? last.rss / first.rss - 1 : null;
+  const sampled = series.map((x) => x.rssMB).filter((v) => v > 0);
+  const range = sampled.length
+    ? `, ${Math.min(...sampled)}–${Math.max(...sampled)} every ${Number((T.soakS / 12).toFixed(1))} s`
+    : '';
   const notes = [
-    `RSS ${mb(first.rss)} → ${mb(last.rss)} MB (${growth === null ? 'n/a' : `${growth >= 0 ? '+' : ''}${(growth * 100).toFixed(1)} %`})`,
+    `RSS ${mb(first.rss)} → ${mb(last.rss)} MB (${growth === null ? 'n/a' : `${growth >= 0 ? '+' : ''}${(growth * 100).toFixed(1)} %`}${range}; fresh ${mb(fresh.rss)}, after the walk ${mb(afterWalk.rss)})`,
     `loop lag p99 ${f(first.lagMs)} → ${f(last.lagMs)} ms`,
     `fds ${first.fds} → ${last.fds}`,
+    `${n(next)} client IPs, one per request: ${n(w.sent)} in the walk (${w.rps.toFixed(0)} req/s; store ${w.sent >= MEMORY_STORE_MAX_BUCKETS ? 'full' : `${n(w.sent)}/${n(MEMORY_STORE_MAX_BUCKETS)}`}), ${n(next - w.sent)} new after it`,
   ];
+  if (gateway) {
+    const moved = sumWhere(gateway.circuitTransitions);
+    const codes = Object.entries(client.gatewayCodes).map(([k, v]) => `${n(v)} ${k}`);
+    notes.push(
+      `rate limit ${n(gateway.rateLimitAllowed)} allowed, ${gateway.rateLimitBlocked} blocked`,
+      `5xx made by the gateway: metrics ${gateway.served5xx - gateway.served503} of 500/502/504 and ` +
+        (moved === 0
+          ? `none of the ${n(gateway.served503)} 503s (no circuit transition: all the upstream's, passed through)`
+          : `up to all ${n(gateway.served503)} 503s (${moved} circuit transitions: ${JSON.stringify(gateway.circuitTransitions)})`) +
+        `; client ${n(client.gateway5xx)} 5xx without X-Instance-Id${codes.length ? ` (${codes.join(', ')})` : ''}`,
+      // The walk's /ok never fails: every retry belongs to a /flaky-data request.
+      `${(gateway.retries / Math.max(1, gateway.answers - w.requests)).toFixed(3)} retries per /flaky-data request, ${n(gateway.retriesRefusedByBudget)} refused by the budget`,
+    );
+  } else notes.push('/metrics unavailable');
   progress(`soak: ${r.rps.toFixed(0)} req/s, ${notes.join(', ')}`);
   return {
     key: 'soak',
-    label: `soak (${T.soakS} s at ${T.soakRate} req/s)`,
+    label: `soak (${T.soakS} s at ${T.soakRate} req/s, upstream failing 20 %)`,
     url,
     notes,
     ...r,

@@ -5,6 +5,9 @@ export const BENCH_KEY = 'bench-key-0123456789abcdef';
 export const API_KEYS = `bench:${BENCH_KEY}`;
 export const AUTH_HEADERS = { 'X-API-Key': BENCH_KEY };
 
+/** The rate limiter's memory store cap (MEMORY_STORE_MAX_BUCKETS in apps/gateway/src/rate-limit/token-bucket.memory-store.ts). */
+export const MEMORY_STORE_MAX_BUCKETS = 100_000;
+
 /** The resilience services' circuit threshold (see the comment written into the routes file). */
 export const RESILIENCE_FAILURE_THRESHOLD = 15;
 const FAILURE_RATE = 0.2;
@@ -19,10 +22,10 @@ function fmtCount(n) {
 }
 
 /**
- * The routes file. `upstream`: the flaky-upstream origin; `deadPorts`: two loopback ports
- * nothing listens on (the circuit-open row).
+ * The routes file. `upstream`: the flaky-upstream origin; `soakUpstream`: the soak's own
+ * flaky-upstream; `deadPorts`: two loopback ports nothing listens on (the circuit-open row).
  */
-export function routesFile({ upstream, deadPorts }) {
+export function routesFile({ upstream, soakUpstream = upstream, deadPorts }) {
   const k = RESILIENCE_FAILURE_THRESHOLD;
   const every5 = fmtCount(triesBetweenFailureRuns(FAILURE_RATE, 5));
   const everyK = fmtCount(triesBetweenFailureRuns(FAILURE_RATE, k));
@@ -67,6 +70,22 @@ services:
 ${resilient(0.2)}
   resilient-budget30:                 # budget.ratio 0.3: above the 0.25 retries/request needed
 ${resilient(0.3)}
+  # Soak row: its own flaky-upstream failing 20 % of tries (503), no delays. Up to 2 retries with a
+  # small backoff and the default retry budget (ratio 0.2 + 10/s, from the environment); the same
+  # failureThreshold ${k} as above, so random failures never open the circuit. No API key (auth:
+  # none): the rate limiter then keys its buckets by client IP, and the soak gateway runs with
+  # TRUST_PROXY=true, so each X-Forwarded-For address the client sends is one more client, one
+  # more bucket in the memory store (an LRU capped at 100,000 buckets). Per-try timeout 5 s: the
+  # upstream never delays, so only a stall would reach it.
+  soak:
+    instances: [${soakUpstream}]
+    timeoutMs: 5000
+    totalTimeoutMs: 15000
+    retry: { maxRetries: 2, initialBackoffMs: 10, multiplier: 2, maxBackoffMs: 100,
+             retryOn: [connect-failure, timeout, 502, 503, 504] }
+    circuitBreaker: { failureThreshold: ${k}, resetTimeoutMs: 10000, halfOpenMaxRequests: 1, successThreshold: 1 }
+    rateLimit: ${rateLimit}
+    auth: none
 `;
 }
 
@@ -95,6 +114,23 @@ export async function metricsText(base) {
   } catch {
     return '';
   }
+}
+
+/**
+ * Sums of the samples of `name` whose labels include every pair in `labels`, grouped by the
+ * value of label `by` (e.g. `status`): `{ '200': 12, '503': 3 }`.
+ */
+export function sampleGroups(text, name, labels, by) {
+  const out = {};
+  for (const line of text.split('\n')) {
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)\{([^}]*)\}\s+(\S+)/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const have = {};
+    for (const pair of m[2].matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) have[pair[1]] = pair[2];
+    if (have[by] === undefined || !Object.entries(labels).every(([k, v]) => have[k] === v)) continue;
+    out[have[by]] = (out[have[by]] ?? 0) + Number(m[3]);
+  }
+  return out;
 }
 
 /** Sum of the samples of `name` whose labels include every pair in `labels` (null: none found). */

@@ -1,10 +1,13 @@
 // Load generators: wrk (Debian `wrk`, C, one thread) when on PATH, else autocannon (a Node
-// process, already a devDependency). Fixed-rate runs (the soak) always use autocannon's
-// overallRate: wrk has no rate control. Every run is a child process, bounded in time.
+// process, already a devDependency). The soak needs a fixed rate (wrk has none) and its own
+// X-Forwarded-For per request (the autocannon CLI sends fixed headers): it uses xff-client.mjs, autocannon's
+// programmatic API with overallRate, through `xffLoad`. Every run is a child process, bounded
+// in time.
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { start, stop } from './processes.mjs';
 
 const require = createRequire(import.meta.url);
@@ -83,10 +86,9 @@ async function wrk({ url, headers, seconds, connections, timeoutS, workDir }) {
   };
 }
 
-async function autocannon({ url, headers, seconds, connections, timeoutS, rate = null }) {
+async function autocannon({ url, headers, seconds, connections, timeoutS }) {
   const args = [autocannonBin(), '-c', String(connections), '-d', String(Math.max(1, Math.round(seconds)))];
   args.push('-t', String(timeoutS), '-j', '-n');
-  if (rate) args.push('-R', String(rate));
   for (const [k, v] of Object.entries(headers)) args.push('-H', `${k}=${v}`);
   args.push(url);
   const out = await runBounded('autocannon', process.execPath, args, seconds + timeoutS + 15);
@@ -107,9 +109,49 @@ async function autocannon({ url, headers, seconds, connections, timeoutS, rate =
   };
 }
 
-/** An open-loop run at a fixed request rate (autocannon overallRate), for the soak. */
-export function fixedRate({ url, headers = {}, seconds, rate, connections = 50 }) {
-  return autocannon({ url, headers, seconds, connections, timeoutS: 10, rate });
+/**
+ * A run with its own `X-Forwarded-For` per request, from `ipSpace` addresses starting at
+ * `ipStart` (see xff-client.mjs): fixed-rate when `rate` is set, else full load; bounded by
+ * `amount` requests and/or `seconds` (`maxS`: a time bound on an `amount` run).
+ * @returns {{rps, requests, p50Ms, p99Ms, p999Ms, maxMs, non2xx, socketErrors, errors, sent, statuses,
+ *   client5xx, upstream5xx, gateway5xx, gatewayCodes}}
+ */
+export async function xffLoad({
+  url,
+  headers = {},
+  seconds = null,
+  amount = null,
+  maxS = null,
+  rate = null,
+  connections = 50,
+  timeoutS = 20,
+  ipStart,
+  ipSpace,
+}) {
+  const script = fileURLToPath(new URL('./xff-client.mjs', import.meta.url));
+  const opts = { url, headers, seconds, amount, maxS, rate, connections, timeoutS, ipStart, ipSpace };
+  const limitS = (amount ? (maxS ?? 300) : seconds) + timeoutS + 15;
+  const out = await runBounded('xff-client', process.execPath, [script, JSON.stringify(opts)], limitS);
+  const line = out.split('\n').find((l) => l.startsWith('XFF_JSON '));
+  if (!line) throw new Error(`xff-client gave no result:\n${out}`);
+  const r = JSON.parse(line.slice('XFF_JSON '.length));
+  return {
+    rps: r.requests / r.duration,
+    requests: r.requests,
+    p50Ms: r.latency.p50,
+    p99Ms: r.latency.p99,
+    p999Ms: r.latency.p99_9,
+    maxMs: r.latency.max,
+    non2xx: r.non2xx,
+    socketErrors: r.errors,
+    errors: r.non2xx + r.errors,
+    sent: r.sent,
+    statuses: r.statuses,
+    client5xx: r['5xx'],
+    upstream5xx: r.upstream5xx,
+    gateway5xx: r.gateway5xx,
+    gatewayCodes: r.gatewayCodes,
+  };
 }
 
 /** Runs a load generator as a child, killed if it overruns `limitS`; resolves with its stdout. */

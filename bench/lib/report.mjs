@@ -60,6 +60,7 @@ export function evaluateTargets(byKey) {
   const rel = (a, b) => (rps(a) !== null && rps(b) ? rps(a) / rps(b) : null);
   const add = (target, value, measured, pass) =>
     out.push({ target, measured: value === null ? 'n/a' : measured, met: value === null ? null : pass });
+  // `met: null` (n/a) also when `pass` is null: not measurable in this run (e.g. QUICK).
 
   // CPU per request of the process under test, as a second view that noise barely moves.
   const cpu = (a, b) => {
@@ -120,9 +121,46 @@ export function evaluateTargets(byKey) {
     const fdGrowth = soak.fdsStart !== null && soak.fdsEnd !== null ? soak.fdsEnd - soak.fdsStart : null;
     add('Soak: no fd growth', fdGrowth, `${soak.fdsStart} → ${soak.fdsEnd}`, fdGrowth <= 2);
     add('Soak: gateway RSS < 150 MB', soak.rssEnd, `${mb(soak.rssEnd)} MB`, soak.rssEnd < 150 * 1048576);
+    // Gateway-caused 5xx: from its /metrics (500/502/504, and 503 only if a circuit moved) and,
+    // as a cross-check, the client's 5xx that lack the upstream's X-Instance-Id. See run.mjs soakRow.
+    const g = soak.gateway;
+    const n = (v) => v.toLocaleString('en-US');
+    const moved = g ? Object.values(g.circuitTransitions).reduce((a, b) => a + b, 0) : 0;
+    const caused = g ? g.caused5xx + soak.client.gateway5xx : null;
+    add(
+      'Soak: zero 5xx caused by the gateway (upstream failing 20 %)',
+      caused,
+      g &&
+        (moved === 0
+          ? `${g.caused5xx} (metrics: 500/502/504 = ${g.caused5xx}, no circuit transition, so all ${n(g.served503)} 503s are the upstream's); client: ${soak.client.gateway5xx} 5xx without X-Instance-Id`
+          : `${n(soak.client.gateway5xx)} by the client (5xx without X-Instance-Id: ${Object.entries(
+              soak.client.gatewayCodes,
+            )
+              .map(([k, v]) => `${n(v)} ${k}`)
+              .join(
+                ', ',
+              )}); metrics: 500/502/504 = ${g.served5xx - g.served503}, circuit opened (${moved} transitions)`),
+      caused === 0,
+    );
+    const cap = soak.storeCap;
+    const full = soak.walkClients >= cap;
+    add(
+      `Soak: rate-limit memory store full (${n(cap)} client IPs) before the measured part, new clients after: none blocked, RSS growth < 10 %`,
+      g ? soak.clientAddresses : null,
+      g &&
+        `${n(soak.clientAddresses)} IPs (walk ${n(soak.walkClients)}${full ? '' : ', below the cap: store never full'}, then ${n(soak.clientAddresses - soak.walkClients)} new${full ? ', each evicting one' : ''}); ${n(g.rateLimitAllowed)} allowed / ${n(soak.client.sent)} sent, ${g.rateLimitBlocked} blocked; RSS fresh ${mb(soak.rssFresh)}, after the walk ${mb(soak.rssAfterWalk)}, soak ${mb(soak.rssStart)} → ${mb(soak.rssEnd)} MB`,
+      full ? g.rateLimitBlocked === 0 && soak.rssEnd < 1.1 * soak.rssStart : null,
+    );
+    out.push({
+      target: 'Soak: event-loop lag p99 stable (figures only)',
+      measured: `${lagMs(soak.lagP99MsStart)} → ${lagMs(soak.lagP99MsEnd)} ms`,
+      met: null,
+    });
   }
   return out;
 }
+
+const lagMs = (v) => (v === null || v === undefined ? 'n/a' : v.toFixed(1));
 
 export function pct(v, digits = 2) {
   return v === null || v === undefined ? 'n/a' : `${(v * 100).toFixed(digits)} %`;

@@ -53,6 +53,32 @@ describe('misbehaving upstreams', () => {
   });
 });
 
+describe('retried failures', () => {
+  it('each failed try counts once against the circuit (a discarded answer is not a second, late failure)', async () => {
+    const flaky = await startFlaky();
+    const gw = await startGateway({
+      routes: {
+        services: {
+          flaky: {
+            instances: [flaky.url],
+            retry: { maxRetries: 2, initialBackoffMs: 1, maxBackoffMs: 2, budget: { minPerSecond: 1000 } },
+            circuitBreaker: { failureThreshold: 15, resetTimeoutMs: 60_000 },
+            rateLimit: false,
+          },
+        },
+      },
+      env: { SHUTDOWN_DRAIN_MS: '200' },
+    });
+    // 4 requests × 3 tries = 12 consecutive failures: still closed.
+    for (let i = 0; i < 4; i++) expect((await request(`${gw.url}/v1/proxy/flaky/fail?status=503`)).status).toBe(503);
+    expect((await flaky.counts()).counts['/fail']).toBe(12);
+    expect((await metricsSummary(gw)).circuit_breakers[`flaky/${flaky.hostPort}`]).toBe('CLOSED');
+    // The 15th failure opens it.
+    await request(`${gw.url}/v1/proxy/flaky/fail?status=503`);
+    expect((await metricsSummary(gw)).circuit_breakers[`flaky/${flaky.hostPort}`]).toBe('OPEN');
+  });
+});
+
 describe('upstreams that hang, never end, or send giant headers', () => {
   let flaky: FlakyProc;
   let gw: GatewayProc;

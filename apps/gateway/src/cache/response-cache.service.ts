@@ -7,7 +7,7 @@ import { GatewayError } from '../common/gateway-error.js';
 import { type GatewayRequest, type RequestContext } from '../common/request-context.js';
 import { type CacheResult, MetricsService } from '../metrics/metrics.service.js';
 import { clientResponseHeaders } from '../proxy/header-rules.js';
-import { type UpstreamResponse } from '../proxy/proxy-result.js';
+import { discardBody, type UpstreamResponse } from '../proxy/proxy-result.js';
 import { teeBody } from './body-tee.js';
 import { partitionOf, primaryKey, variantKey, varyHash } from './cache-key.js';
 import {
@@ -166,7 +166,7 @@ export class ResponseCache {
     }
     if (res.status >= 500 && stale) {
       settle(null);
-      res.body.destroy();
+      discardBody(res);
       return this.serve(req, service.name, stale.entry, stale.policy, 'STALE');
     }
 

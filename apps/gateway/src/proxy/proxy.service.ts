@@ -6,7 +6,7 @@ import { MetricsService } from '../metrics/metrics.service.js';
 import { BreakerRegistry } from '../resilience/breaker-registry.service.js';
 import { LoadBalancer } from '../routing/load-balancer.js';
 import { Forwarder } from './forwarder.service.js';
-import { type UpstreamResponse } from './proxy-result.js';
+import { type UpstreamResponse, wasDiscarded } from './proxy-result.js';
 import { hasBody, NO_BODY, prepareBody, type RequestBody } from './request-body.js';
 
 /** Methods that may be sent again (CONTRACT §4). */
@@ -96,7 +96,7 @@ export class ProxyService {
       // A body that fails after the headers (upstream killed mid-response) counts against the
       // circuit; a client that hung up does not.
       res.body.once('error', () => {
-        if (!ctx.gone) breaker.recordLateFailure(res.body);
+        if (!ctx.gone && !wasDiscarded(res.body)) breaker.recordLateFailure(res.body);
       });
       const s = res.status;
       this.metrics.recordUpstream(

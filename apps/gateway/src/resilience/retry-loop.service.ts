@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type GatewayRequest } from '../common/request-context.js';
 import { MetricsService } from '../metrics/metrics.service.js';
-import { type UpstreamResponse } from '../proxy/proxy-result.js';
+import { discardBody, type UpstreamResponse } from '../proxy/proxy-result.js';
 import { IDEMPOTENT } from '../proxy/proxy.service.js';
 import { BreakerRegistry } from './breaker-registry.service.js';
 import { RetryBudgets } from './retry-budgets.service.js';
@@ -59,7 +59,7 @@ export class RetryLoop {
         this.metrics.recordRetryBudgetExhausted(service.name);
         return settle(outcome);
       }
-      if ('response' in outcome) outcome.response.body.destroy();
+      if ('response' in outcome) discardBody(outcome.response);
       this.metrics.recordRetry(service.name, reason);
       ctx.retries++;
       if (delay > 0) {

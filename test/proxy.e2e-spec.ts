@@ -541,4 +541,14 @@ describe('behind a trusted proxy (TRUST_PROXY)', () => {
     ).json<Echo>();
     expect(echo.headers['x-forwarded-for']).toBe('203.0.113.7, 127.0.0.1');
   });
+
+  it("X-Forwarded-Proto and X-Forwarded-Host keep what the trusted proxy said (the client's scheme and host)", async () => {
+    const echo = (
+      await request(`${trusting.url}/v1/proxy/one/echo/xfp`, {
+        headers: { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'api.example.com' },
+      })
+    ).json<Echo>();
+    expect(echo.headers['x-forwarded-proto']).toBe('https');
+    expect(echo.headers['x-forwarded-host']).toBe('api.example.com');
+  });
 });

@@ -127,6 +127,8 @@ export class Forwarder implements OnApplicationShutdown {
       clientIp: req.socket.remoteAddress ?? ctx.clientIp,
       // Express's `protocol` honours X-Forwarded-Proto only from a trusted proxy (TRUST_PROXY).
       proto: (req as { protocol?: string }).protocol === 'https' ? 'https' : 'http',
+      // Likewise Express's `host` (X-Forwarded-Host from a trusted proxy, else Host).
+      host: (req as { host?: string }).host ?? req.headers.host,
       requestId: ctx.requestId,
       consumer: opts.consumer,
       stripApiKey: opts.stripApiKey,

@@ -35,6 +35,8 @@ export interface ForwardedFacts {
    */
   readonly clientIp: string;
   readonly proto: 'http' | 'https';
+  /** The client's Host: the trusted proxy's X-Forwarded-Host (default: the request's own Host). */
+  readonly host?: string;
   readonly requestId: string;
   /** Verified key name (null: anonymous). */
   readonly consumer: string | null;
@@ -70,7 +72,8 @@ export function upstreamRequestHeaders(
   const priorList = Array.isArray(prior) ? prior.join(', ') : prior;
   out['x-forwarded-for'] = priorList ? `${priorList}, ${facts.clientIp}` : facts.clientIp;
   out['x-forwarded-proto'] = facts.proto;
-  if (incoming.host) out['x-forwarded-host'] = incoming.host;
+  const host = facts.host ?? incoming.host;
+  if (host) out['x-forwarded-host'] = host;
   out['x-request-id'] = facts.requestId;
   if (facts.consumer) out['x-consumer-name'] = facts.consumer;
   if (facts.contentLength !== null) out['content-length'] = String(facts.contentLength);

@@ -204,6 +204,23 @@ describe('secrets in the output', () => {
   });
 });
 
+describe('with RATE_LIMIT_ENABLED=false', () => {
+  it('still ends key guessing in 429: the failed-key budget is not a per-client limit', async () => {
+    const plain = await startGateway({
+      routes: { services: { secure: { instances: [flaky.url], auth: 'required' } } },
+      env: { API_KEYS: `alice:${ALICE}`, RATE_LIMIT_ENABLED: 'false', SHUTDOWN_DRAIN_MS: '200' },
+    });
+    const statuses: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      statuses.push(
+        (await request(`${plain.url}/v1/proxy/secure/ok`, { headers: { 'x-api-key': `wrong-${i}-guess` } })).status,
+      );
+    }
+    expect(statuses.slice(0, 10)).toEqual(Array<number>(10).fill(401));
+    expect(statuses.slice(10)).toEqual([429, 429]);
+  });
+});
+
 /** Rewrites the current version's file through the `keys` symlink (no swap): the stat poll must catch it. */
 function publishSecretInPlace(lines: string): void {
   writeFileSync(join(keysDir, 'keys'), lines);

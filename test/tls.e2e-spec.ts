@@ -168,7 +168,10 @@ describe('HTTPS listener', () => {
     const second = makePair('second');
     mount.publish(second);
     await untilServed(gw.port, second.fingerprint);
-    expect(gw.logs().some((l) => l.event === 'tls_reloaded' && l.fingerprint256 === second.fingerprint)).toBe(true);
+    // The log line is written asynchronously: it may land just after the new certificate is served.
+    const logged = () => gw.logs().some((l) => l.event === 'tls_reloaded' && l.fingerprint256 === second.fingerprint);
+    for (let i = 0; i < 50 && !logged(); i++) await sleep(20);
+    expect(logged()).toBe(true);
     // The connection opened before the rotation is still up, on its old certificate.
     expect(await exchange(open, '/health/live')).toBe('HTTP/1.1 200 OK');
     expect(open.getPeerCertificate().fingerprint256).toBe(first.fingerprint);

@@ -1,3 +1,5 @@
+import { z } from 'zod';
+
 /** Run-time behaviour of a flaky-upstream instance, changed with `PUT /__chaos`. */
 export interface ChaosSettings {
   /** Share of `/flaky-data` requests answered 503, 0..1. */
@@ -31,19 +33,31 @@ export function decideOutcome(r: number, settings: ChaosSettings): FlakyOutcome 
   return 'ok';
 }
 
+const RATE_TYPE = 'must be a number from 0 to 1';
+const DELAY_FORM = `must be an integer number of ms from 0 to ${MAX_DELAY_MS}`;
+
+/** The schemas of the settings (zod, as everywhere in the project); each problem has one message. */
+const Rate = z.number({ error: RATE_TYPE }).min(0, 'must be from 0 to 1').max(1, 'must be from 0 to 1');
+const DelayMs = z.number({ error: DELAY_FORM }).int(DELAY_FORM).min(0, DELAY_FORM).max(MAX_DELAY_MS, DELAY_FORM);
+const ChaosBody = z.strictObject({
+  failureRate: Rate.optional(),
+  delayRate: Rate.optional(),
+  delayMs: DelayMs.optional(),
+  down: z.boolean({ error: 'must be true or false' }).optional(),
+});
+
+function firstMessage(result: z.ZodSafeParseResult<unknown>): string | undefined {
+  return result.success ? undefined : result.error.issues[0]!.message;
+}
+
 /** A rate: a finite number from 0 to 1. Returns the problem, or `undefined` when valid. */
 export function checkRate(value: unknown): string | undefined {
-  if (typeof value !== 'number' || !Number.isFinite(value)) return 'must be a number from 0 to 1';
-  if (value < 0 || value > 1) return 'must be from 0 to 1';
-  return undefined;
+  return firstMessage(Rate.safeParse(value));
 }
 
 /** A delay: an integer number of ms from 0 to MAX_DELAY_MS. Returns the problem, or `undefined` when valid. */
 export function checkDelayMs(value: unknown): string | undefined {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > MAX_DELAY_MS) {
-    return `must be an integer number of ms from 0 to ${MAX_DELAY_MS}`;
-  }
-  return undefined;
+  return firstMessage(DelayMs.safeParse(value));
 }
 
 // Float sums such as 0.7 + 0.3 must not be refused for rounding.
@@ -59,8 +73,6 @@ export function checkRateSum(failureRate: number, delayRate: number): string | u
 /** The result of validating a `PUT /__chaos` body. */
 export type ChaosUpdate = { ok: true; settings: ChaosSettings } | { ok: false; errors: string[] };
 
-const KEYS: ReadonlySet<string> = new Set(['failureRate', 'delayRate', 'delayMs', 'down']);
-
 /**
  * Validates a `PUT /__chaos` body (any subset of the settings) and merges it over `current`.
  * Unknown keys, wrong types, out-of-range values and a rate sum over 1 are refused, each as one message;
@@ -74,34 +86,19 @@ export function applyChaosUpdate(body: unknown, current: Readonly<ChaosSettings>
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     return { ok: false, errors: ['body must be a JSON object with any of failureRate, delayRate, delayMs, down'] };
   }
-  const errors: string[] = [];
-  const input = body as Record<string, unknown>;
-  for (const key of Object.keys(input)) {
-    if (!KEYS.has(key)) errors.push(`${key}: unknown key; expected failureRate, delayRate, delayMs or down`);
+  const parsed = ChaosBody.safeParse(body);
+  if (!parsed.success) {
+    const errors = parsed.error.issues.flatMap((issue) =>
+      issue.code === 'unrecognized_keys'
+        ? issue.keys.map((key) => `${key}: unknown key; expected failureRate, delayRate, delayMs or down`)
+        : [`${issue.path.join('.')}: ${issue.message}`],
+    );
+    return { ok: false, errors };
   }
   const next: ChaosSettings = { ...current };
-  if ('failureRate' in input) {
-    const problem = checkRate(input.failureRate);
-    if (problem) errors.push(`failureRate: ${problem}`);
-    else next.failureRate = input.failureRate as number;
+  for (const [key, value] of Object.entries(parsed.data)) {
+    if (value !== undefined) (next as unknown as Record<string, unknown>)[key] = value;
   }
-  if ('delayRate' in input) {
-    const problem = checkRate(input.delayRate);
-    if (problem) errors.push(`delayRate: ${problem}`);
-    else next.delayRate = input.delayRate as number;
-  }
-  if ('delayMs' in input) {
-    const problem = checkDelayMs(input.delayMs);
-    if (problem) errors.push(`delayMs: ${problem}`);
-    else next.delayMs = input.delayMs as number;
-  }
-  if ('down' in input) {
-    if (typeof input.down !== 'boolean') errors.push('down: must be true or false');
-    else next.down = input.down;
-  }
-  if (errors.length === 0) {
-    const problem = checkRateSum(next.failureRate, next.delayRate);
-    if (problem) errors.push(problem);
-  }
-  return errors.length > 0 ? { ok: false, errors } : { ok: true, settings: next };
+  const problem = checkRateSum(next.failureRate, next.delayRate);
+  return problem ? { ok: false, errors: [problem] } : { ok: true, settings: next };
 }

@@ -160,7 +160,6 @@ const logLevel = z.string().transform((value, ctx) => {
   return z.NEVER;
 });
 
-export const RETRY_OUTCOME_WORDS = ['connect-failure', 'timeout'] as const;
 /** A retryable outcome: `connect-failure`, `timeout` or an HTTP status 500–599 / 429 / 408. */
 export type RetryOutcome = 'connect-failure' | 'timeout' | number;
 export function parseRetryOutcome(item: string | number): RetryOutcome | null {
@@ -244,9 +243,6 @@ export type EnvName = keyof typeof ENV_SCHEMA;
 
 /** Every variable name `libs/config` knows (for the deployment files' cross-check). */
 export const ENV_VARIABLE_NAMES: readonly EnvName[] = Object.freeze(Object.keys(ENV_SCHEMA) as EnvName[]);
-
-/** Variables that hold secrets: never logged, never echoed in an error. */
-export const SECRET_ENV_VARIABLES: readonly EnvName[] = ['API_KEYS', 'ADMIN_API_KEY', 'REDIS_URL'];
 
 export type RawEnv = { [K in EnvName]: z.output<(typeof ENV_SCHEMA)[K]['schema']> | undefined };
 

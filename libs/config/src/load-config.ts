@@ -299,8 +299,3 @@ export function parseApiKeysFile(text: string, source: string): { name: string; 
   if (problems.length > 0) throw new ConfigError(problems);
   return out;
 }
-
-/** Reads a file the config names, for callers outside this lib (TLS, key files). */
-export function readConfigFile(path: string): Buffer {
-  return readFileSync(path);
-}

@@ -19,8 +19,6 @@ export class RequestContext {
   instance: InstanceConfig | null = null;
   retries = 0;
   cache: 'HIT' | 'MISS' | 'STALE' | 'BYPASS' | null = null;
-  /** Set once the response has started (status + headers sent). */
-  committed = false;
   /** State of the proxied exchange across tries (set by the proxy on the first try). */
   exchange?: Exchange;
   /** The client went away before the response was complete. */

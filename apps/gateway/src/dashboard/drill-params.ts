@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { type RoutesConfig } from '@app/config';
 
 /** What the circuit-breaker drill aims at. */
@@ -14,45 +15,51 @@ export const DRILL_DEFAULTS = { service: 'flaky', failPath: '/fail?status=503', 
 
 const SAFE_PATH = /^\/[A-Za-z0-9\-._~!$&'()*+,;=:@/%?]*$/;
 
+/** A path under the service: starts with /, at most 256 characters, no dot-segments, not `//host`. */
+const DrillPath = z
+  .string()
+  .max(256)
+  .regex(SAFE_PATH)
+  .refine((v) => !/(^|\/)\.\.?(\/|\?|$)/.test(v) && !v.startsWith('//'));
+
+/** The body's shape: these three fields and no other (each field's own rules are checked below). */
+const DrillBody = z.strictObject({ service: z.unknown(), failPath: z.unknown(), okPath: z.unknown() }).partial();
+
 /**
- * Validates a drill request body against the route table. The service defaults to `flaky`
- * when it exists, else to the first configured service.
+ * Validates a drill request body against the route table (zod for the shape and the paths).
+ * The service defaults to `flaky` when it exists, else to the first configured service.
  * @returns the params, or the list of problems
  */
 export function parseDrillParams(body: unknown, routes: RoutesConfig): DrillParams | { problems: string[] } {
-  const problems: string[] = [];
   const input = body === undefined || body === null ? {} : body;
   if (typeof input !== 'object' || Array.isArray(input)) return { problems: ['body: expected a JSON object'] };
+  const problems: string[] = [];
+  const shape = DrillBody.safeParse(input);
+  if (!shape.success) {
+    for (const issue of shape.error.issues) {
+      if (issue.code === 'unrecognized_keys') for (const k of issue.keys) problems.push(`${k}: unknown field`);
+    }
+  }
   const o = input as Record<string, unknown>;
-  for (const k of Object.keys(o))
-    if (!['service', 'failPath', 'okPath'].includes(k)) problems.push(`${k}: unknown field`);
-
+  const names = [...routes.services.keys()];
   let service: string;
   if (o.service === undefined) {
-    service = routes.services.has(DRILL_DEFAULTS.service)
-      ? DRILL_DEFAULTS.service
-      : ([...routes.services.keys()][0] ?? '');
+    service = routes.services.has(DRILL_DEFAULTS.service) ? DRILL_DEFAULTS.service : (names[0] ?? '');
     if (service === '') problems.push('service: no service is configured');
   } else if (typeof o.service !== 'string' || !routes.services.has(o.service)) {
-    problems.push(`service: expected one of ${[...routes.services.keys()].join(', ') || '(none configured)'}`);
+    problems.push(`service: expected one of ${names.join(', ') || '(none configured)'}`);
     service = '';
   } else service = o.service;
 
   const path = (field: 'failPath' | 'okPath'): string => {
-    const v = o[field] ?? DRILL_DEFAULTS[field];
-    if (
-      typeof v !== 'string' ||
-      v.length > 256 ||
-      !SAFE_PATH.test(v) ||
-      /(^|\/)\.\.?(\/|\?|$)/.test(v) ||
-      v.startsWith('//')
-    ) {
+    const checked = DrillPath.safeParse(o[field] ?? DRILL_DEFAULTS[field]);
+    if (!checked.success) {
       problems.push(
         `${field}: expected a path such as ${DRILL_DEFAULTS[field]} (starting with /, at most 256 characters, no dot-segments)`,
       );
       return '';
     }
-    return v;
+    return checked.data;
   };
   const failPath = path('failPath');
   const okPath = path('okPath');

@@ -30,9 +30,7 @@ export class ProxyPipelineInterceptor implements NestInterceptor {
     const res = http.getResponse<ServerResponse>();
     const tryOnce = (): Promise<UpstreamResponse> => lastValueFrom(next.handle());
     return from(
-      this.cache
-        .run(req, () => this.retries.run(req, tryOnce))
-        .then((answer) => writeUpstreamResponse(req, res, answer)),
+      this.cache.run(req, () => this.retries.run(req, tryOnce)).then((answer) => writeUpstreamResponse(res, answer)),
     );
   }
 }

@@ -1,5 +1,4 @@
 import { type ServerResponse } from 'node:http';
-import { type GatewayRequest } from '../common/request-context.js';
 import { clientResponseHeaders } from './header-rules.js';
 import { type UpstreamResponse } from './proxy-result.js';
 
@@ -8,15 +7,13 @@ import { type UpstreamResponse } from './proxy-result.js';
  * (hop-by-hop removed), body streamed. If the body fails mid-way the client connection is
  * destroyed, so a truncated body never looks complete.
  */
-export function writeUpstreamResponse(req: GatewayRequest, res: ServerResponse, upstream: UpstreamResponse): void {
-  const ctx = req.bw;
-  ctx.committed = true;
-  const headers = clientResponseHeaders(upstream.headers);
-  if (upstream.extraHeaders) Object.assign(headers, upstream.extraHeaders);
+export function writeUpstreamResponse(res: ServerResponse, upstream: UpstreamResponse): void {
   if (res.headersSent || res.destroyed) {
     upstream.body.destroy();
     return;
   }
+  const headers = clientResponseHeaders(upstream.headers);
+  if (upstream.extraHeaders) Object.assign(headers, upstream.extraHeaders);
   res.writeHead(upstream.status, headers);
   // pipe() rather than stream.pipeline(): pipeline makes an AbortController (and a DOMException)
   // per response. The two failure paths are handled by hand: a body that fails cuts the client
